@@ -1,0 +1,1 @@
+"""Postroom: turns the mail that arrives in team mailboxes into records."""

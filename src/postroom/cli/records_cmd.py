@@ -1,0 +1,68 @@
+"""`postroom records list|show`: the records and their messages, as tables or JSON."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from postroom.cli.output import console, print_json
+from postroom.core.errors import PostroomError
+
+
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("records", help="list and show records")
+    rsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    lp = rsub.add_parser("list", help="list records, newest first")
+    lp.add_argument("--mailbox", metavar="NAME")
+    lp.add_argument("--limit", type=int, default=50)
+    lp.add_argument("--offset", type=int, default=0)
+    lp.add_argument("--json", action="store_true")
+    lp.set_defaults(handler=run_list)
+    sp = rsub.add_parser("show", help="one record with its messages")
+    sp.add_argument("number", type=int)
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(handler=run_show)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from postroom.records.views import list_records
+
+    rows = list_records(mailbox=args.mailbox, limit=args.limit, offset=args.offset)
+    if args.json:
+        print_json(rows)
+        return 0
+    table = Table("Number", "Kind", "Status", "Subject", "Requester", "Mailbox", "Created", "Msgs")
+    for r in rows:
+        table.add_row(
+            str(r["number"]), r["kind"], r["status"], r["subject"], r["requester"]["address"],
+            r["mailbox"] or "", r["created"][:16], str(r["message_count"]),
+        )  # fmt: skip
+    console.print(table)
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from postroom.records.views import show_record
+
+    record = show_record(args.number)
+    if record is None:
+        raise PostroomError(f"no record {args.number}")
+    if args.json:
+        print_json(record)
+        return 0
+    console.rule(f"#{record['number']} {record['subject']}")
+    console.print(
+        f"{record['kind']} · {record['status']} · from {record['requester']['address']} · "
+        f"mailbox {record['mailbox']} · {record['message_count']} messages",
+        highlight=False,
+    )
+    for m in record["messages"]:
+        console.rule(f"{m['direction']} · {m['date'] or ''} · {m['from']['address']}", style="dim")
+        console.print(f"[bold]Subject:[/bold] {m['subject']}", highlight=False)
+        if m.get("why"):
+            console.print(f"[dim]{m['why']}[/dim]", highlight=False)
+        console.print(m["text"], markup=False, highlight=False)
+        for a in m["attachments"]:
+            console.print(f"[bold]Attachment:[/bold] {a['filename']} ({a['size']} bytes)", highlight=False)
+    return 0

@@ -1,0 +1,57 @@
+"""`postroom status`: each mailbox's health — last good cycle, failures, waiting, imported, failed."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.table import Table
+
+from postroom.cli.output import console, print_json
+
+
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("status", help="the health of each mailbox")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run)
+
+
+def health() -> list[dict[str, Any]]:
+    from django.db.models import Count, Q
+
+    from postroom.mailboxes.models import DeliveryStatus, Mailbox
+
+    rows = Mailbox.objects.annotate(
+        imported=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.STORED)),
+        failed=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.FAILED)),
+    )
+    return [
+        {
+            "mailbox": m.name,
+            "enabled": m.enabled,
+            "last_success": m.last_success_at.isoformat() if m.last_success_at else None,
+            "last_cycle": m.last_cycle_at.isoformat() if m.last_cycle_at else None,
+            "consecutive_failures": m.consecutive_failures,
+            "last_error": m.last_error or None,
+            "waiting_on_server": m.waiting_on_server,
+            "imported": m.imported,
+            "failed": m.failed,
+        }
+        for m in rows
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    rows = health()
+    if args.json:
+        print_json(rows)
+        return 0
+    table = Table("Mailbox", "Enabled", "Last success", "Failures", "Last error", "Waiting", "Imported", "Failed")
+    for r in rows:
+        table.add_row(
+            r["mailbox"], "yes" if r["enabled"] else "no", (r["last_success"] or "never")[:19],
+            str(r["consecutive_failures"]), r["last_error"] or "", str(r["waiting_on_server"] or 0),
+            str(r["imported"]), str(r["failed"]),
+        )  # fmt: skip
+    console.print(table)
+    return 0

@@ -1,0 +1,27 @@
+"""Installation-wide settings stored in the database (the configuration file's `settings:` section)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from postroom.mailboxes.models import Setting
+
+DEFAULTS: dict[str, Any] = {"reference_format": "[#{number}]"}
+
+
+def get(key: str) -> Any:
+    row = Setting.objects.filter(key=key).first()
+    return row.value if row else DEFAULTS.get(key)
+
+
+def put(key: str, value: Any) -> bool:
+    """Store a setting; True when it changed."""
+    row = Setting.objects.filter(key=key).first()
+    if row and row.value == value:
+        return False
+    Setting.objects.update_or_create(key=key, defaults={"value": value})
+    return True
+
+
+def reference_format() -> str:
+    return str(get("reference_format"))

@@ -1,0 +1,83 @@
+"""The one entry point for a single message: raw bytes -> parse -> route -> thread -> store -> Outcome.
+
+IMAP, POP3, `postroom ingest` and `postroom reprocess` all end here, so every path imports the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import DatabaseError, IntegrityError
+
+from postroom.core.errors import TransientError
+from postroom.mail.parse import parse_message
+from postroom.mailboxes.models import Delivery, DeliveryStatus, Mailbox
+from postroom.mailboxes.settings import reference_format
+from postroom.records import store
+from postroom.routing.engine import MailboxDefaults, route
+from postroom.threads.resolve import resolve_thread
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: str  # "new" | "added" | "duplicate" | "failed" | "known"
+    record: int | None = None
+    reason: str = ""
+
+    @property
+    def safe_to_acknowledge(self) -> bool:
+        """The server may now forget the message: its fate is committed here."""
+        return self.status in {"new", "added", "duplicate", "known"}
+
+
+def ingest(mailbox: Mailbox, key: str, raw: bytes, *, archive: bool = False) -> Outcome:
+    known = store.known_delivery(mailbox, key)
+    if known is not None:
+        return Outcome("known" if known.status != DeliveryStatus.FAILED else "failed", reason=known.reason)
+    return _ingest_new(mailbox, key, raw, archive=archive)
+
+
+def reprocess(delivery: Delivery, raw: bytes) -> Outcome:
+    """Try a failed message again, in place of its failed ledger entry."""
+    return _ingest_new(delivery.mailbox, delivery.source_key, raw, delivery=delivery)
+
+
+def _ingest_new(
+    mailbox: Mailbox, key: str, raw: bytes, *, archive: bool = False, delivery: Delivery | None = None
+) -> Outcome:
+    raw_sha256 = store.sha256_of(raw)
+    try:
+        msg = parse_message(raw)
+    except Exception as exc:  # a parser bug or hopeless input: keep the mail raw, never drop it
+        return _failed(mailbox, key, raw, raw_sha256, f"could not parse: {type(exc).__name__}: {exc}")
+    duplicate = store.find_duplicate(mailbox, msg, raw_sha256)
+    if duplicate is not None:
+        store.save_delivery(mailbox, key, DeliveryStatus.DUPLICATE, raw, f"same as message {duplicate.pk}", raw_sha256)
+        return Outcome("duplicate", duplicate.record_id, f"already stored on record {duplicate.record_id}")
+    decision = route(msg, MailboxDefaults(mailbox.name, mailbox.record_kind))
+    match = resolve_thread(msg, store.lookups(mailbox), reference_format(), mailbox.subject_reference_from_anyone)
+    try:
+        stored = store.save_message(mailbox, key, raw, raw_sha256, msg, decision, match, archive, delivery)
+    except IntegrityError:
+        # Another worker stored the same key between our check and our insert: it is imported once.
+        if store.known_delivery(mailbox, key) is not None:
+            return Outcome("known")
+        raise
+    except DatabaseError as exc:
+        raise TransientError(f"database: {exc}") from exc
+    except Exception as exc:
+        log.exception("could not store %s from %s", key, mailbox.name)
+        return _failed(mailbox, key, raw, raw_sha256, f"could not store: {type(exc).__name__}: {exc}")
+    return Outcome("new" if stored.opened else "added", stored.record)
+
+
+def _failed(mailbox: Mailbox, key: str, raw: bytes, raw_sha256: str, reason: str) -> Outcome:
+    log.warning("%s: %s kept as failed: %s", mailbox.name, key, reason)
+    try:
+        store.save_delivery(mailbox, key, DeliveryStatus.FAILED, raw, reason, raw_sha256)
+    except DatabaseError as exc:
+        raise TransientError(f"database: {exc}") from exc
+    return Outcome("failed", reason=reason)

@@ -1,0 +1,60 @@
+"""Runs a source's fetch in a background thread so that network waits overlap parsing and storing."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
+_DONE = object()
+
+
+class Prefetcher(Iterator[T]):
+    """Iterates ``source`` in a thread, holding at most ``depth`` items ahead of the consumer.
+
+    ``lock`` is held while the thread advances the source; the consumer takes the same lock to send other
+    commands (acknowledgements) on the same connection between two fetch batches.
+    """
+
+    def __init__(self, source: Iterator[T], lock: threading.Lock, depth: int = 150) -> None:
+        self._source = source
+        self._lock = lock
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="postroom-fetch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                with self._lock:
+                    item = next(self._source, _DONE)
+                if item is _DONE:
+                    break
+                self._put(item)
+        except BaseException as exc:  # handed to the consumer, which raises it in its own thread
+            self._put(exc)
+            return
+        self._put(_DONE)
+
+    def _put(self, item: object) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def __next__(self) -> T:
+        item = self._queue.get()
+        if item is _DONE:
+            raise StopIteration
+        if isinstance(item, BaseException):
+            raise item
+        return item  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)

@@ -1,0 +1,195 @@
+"""One import cycle of one mailbox: list, fetch new mail, ingest each message, acknowledge after commit."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from postroom.mailboxes.models import Cycle, Delivery, DeliveryStatus, Mailbox
+from postroom.mailboxes.server import server_settings
+from postroom.pipeline.backfill import BackfillPlan, plan_backfill
+from postroom.pipeline.ingest import Outcome, ingest
+from postroom.pipeline.prefetch import Prefetcher
+from postroom.records import blobs
+from postroom.sources.base import Session
+from postroom.sources.registry import open_session
+
+log = logging.getLogger(__name__)
+
+ACK_EVERY = 200  # messages stored before the server is told to forget them (one durability barrier each)
+ACK_SECONDS = 5.0
+
+
+@dataclass
+class CycleResult:
+    mailbox: str
+    fetched: int = 0
+    new_records: int = 0
+    added: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    skipped: int = 0
+    waiting: int = 0
+    error: str = ""
+    interrupted: bool = False
+
+    def count(self, outcome: Outcome) -> None:
+        self.fetched += 1
+        if outcome.status == "new":
+            self.new_records += 1
+        elif outcome.status == "added":
+            self.added += 1
+        elif outcome.status in {"duplicate", "known"}:
+            self.duplicates += 1
+        else:
+            self.failed += 1
+
+
+@dataclass
+class Hooks:
+    """Progress callbacks for the command line; all optional."""
+
+    on_total: Callable[[int], None] = lambda n: None
+    on_message: Callable[[Outcome], None] = lambda o: None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+class _Acknowledger:
+    """Collects keys whose fate is committed and tells the server, after a durability barrier, in batches."""
+
+    def __init__(self, mailbox: Mailbox, session: Session, lock: threading.Lock) -> None:
+        self.mailbox, self.session, self.lock = mailbox, session, lock
+        self.by_action: dict[str, list[str]] = {}
+        self.last = time.monotonic()
+
+    def add(self, key: str, action: str) -> None:
+        self.by_action.setdefault(action, []).append(key)
+        pending = sum(len(v) for v in self.by_action.values())
+        if pending >= ACK_EVERY or time.monotonic() - self.last > ACK_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        self.last = time.monotonic()
+        if not self.by_action:
+            return
+        blobs.durability_barrier()
+        for action, keys in self.by_action.items():
+            if action != "keep":
+                with self.lock:
+                    self.session.acknowledge(keys, action)
+            for start in range(0, len(keys), 500):
+                Delivery.objects.filter(mailbox=self.mailbox, source_key__in=keys[start : start + 500]).update(
+                    acknowledged=True
+                )
+        self.by_action = {}
+
+
+def _ledger(mailbox: Mailbox, keys: list[str]) -> dict[str, tuple[str, bool]]:
+    found: dict[str, tuple[str, bool]] = {}
+    for start in range(0, len(keys), 500):
+        rows = Delivery.objects.filter(mailbox=mailbox, source_key__in=keys[start : start + 500])
+        for key, status, acked in rows.values_list("source_key", "status", "acknowledged"):
+            found[key] = (status, acked)
+    return found
+
+
+def run_cycle(mailbox: Mailbox, hooks: Hooks | None = None) -> CycleResult:
+    """Import what is new in one mailbox. A failure (server down, wrong password) is recorded on the mailbox
+    and in ``result.error``; it never raises, so one mailbox never holds up the others."""
+    hooks = hooks or Hooks()
+    result = CycleResult(mailbox.name)
+    cycle = Cycle.objects.create(mailbox=mailbox, started=timezone.now())
+    try:
+        with open_session(server_settings(mailbox)) as session:
+            _import(mailbox, session, hooks, result)
+    except Exception as exc:
+        result.error = str(exc) or type(exc).__name__
+        log.warning("%s: cycle failed: %s", mailbox.name, result.error)
+        _finish(mailbox, cycle, result, ok=False)
+        return result
+    _finish(mailbox, cycle, result, ok=True)
+    return result
+
+
+def _import(mailbox: Mailbox, session: Session, hooks: Hooks, result: CycleResult) -> None:
+    remote = session.list_messages()
+    ledger = _ledger(mailbox, [r.key for r in remote])
+    lock = threading.Lock()
+    acks = _Acknowledger(mailbox, session, lock)
+    _retry_acknowledgements(mailbox, ledger, acks)
+    fresh = [r for r in remote if r.key not in ledger]
+    plan = plan_backfill(mailbox, fresh, timezone.now())
+    result.skipped = _skip(mailbox, plan)
+    todo = [r.key for r in fresh if r.key not in plan.skip]
+    hooks.on_total(len(todo))
+    fetcher: Prefetcher = Prefetcher(session.fetch(todo), lock)
+    try:
+        for fetched in fetcher:
+            outcome = ingest(mailbox, fetched.key, fetched.raw, archive=fetched.key in plan.archive)
+            result.count(outcome)
+            hooks.on_message(outcome)
+            if outcome.safe_to_acknowledge:
+                acks.add(fetched.key, mailbox.after_import)
+            elif mailbox.on_failure != "keep":
+                acks.add(fetched.key, mailbox.on_failure)
+            if hooks.stop.is_set():
+                result.interrupted = True
+                break
+    finally:
+        fetcher.close()
+        acks.flush()
+    result.waiting = len(todo) - result.fetched
+
+
+def _retry_acknowledgements(mailbox: Mailbox, ledger: dict[str, tuple[str, bool]], acks: _Acknowledger) -> None:
+    """A crash after commit but before the server was told: tell it now (the mail is not imported again)."""
+    for key, (status, acked) in ledger.items():
+        if acked or status == DeliveryStatus.SKIPPED:
+            continue
+        if status == DeliveryStatus.FAILED:
+            if mailbox.on_failure != "keep":
+                acks.add(key, mailbox.on_failure)
+        else:
+            acks.add(key, mailbox.after_import)
+
+
+def _skip(mailbox: Mailbox, plan: BackfillPlan) -> int:
+    Delivery.objects.bulk_create(
+        [
+            Delivery(mailbox=mailbox, source_key=key, status=DeliveryStatus.SKIPPED, reason=plan.reason)
+            for key in plan.skip
+        ],
+        ignore_conflicts=True,
+    )
+    return len(plan.skip)
+
+
+def _finish(mailbox: Mailbox, cycle: Cycle, result: CycleResult, ok: bool) -> None:
+    now = timezone.now()
+    for name in ("fetched", "new_records", "added", "duplicates", "failed", "skipped", "error"):
+        setattr(cycle, name, getattr(result, name))
+    cycle.finished = now
+    cycle.save()
+    mailbox.last_cycle_at = now
+    if ok:
+        mailbox.last_success_at = now
+        mailbox.consecutive_failures = 0
+        mailbox.last_error = ""
+        mailbox.waiting_on_server = result.waiting
+        if not result.interrupted:
+            mailbox.backfill_done = True
+    else:
+        mailbox.consecutive_failures += 1
+        mailbox.last_error = result.error
+    mailbox.save(
+        update_fields=[
+            "last_cycle_at", "last_success_at", "consecutive_failures", "last_error",
+            "waiting_on_server", "backfill_done", "updated",
+        ]
+    )  # fmt: skip
+

@@ -1,0 +1,67 @@
+"""Django settings: SQLite in a local data folder by default, PostgreSQL when POSTROOM_DATABASE_URL names one."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+DATA_DIR = Path(os.environ.get("POSTROOM_DATA_DIR", "data")).expanduser().resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+BLOB_DIR = DATA_DIR / "blobs"
+
+
+def _secret_key() -> str:
+    """Kept in the data folder (mode 0600) so sessions and encrypted passwords survive restarts."""
+    if key := os.environ.get("POSTROOM_SECRET_KEY"):
+        return key
+    path = DATA_DIR / "secret.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = os.environ.get("POSTROOM_DEBUG") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "postroom.mailboxes",
+    "postroom.records",
+]
+
+_url = os.environ.get("POSTROOM_DATABASE_URL") or os.environ.get("DATABASE_URL")
+if _url:
+    DATABASES = {"default": dj_database_url.parse(_url, conn_max_age=600)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "postroom.sqlite3"),
+            # WAL lets `postroom records list` read while `postroom run` writes; a busy timeout rather than
+            # "database is locked" when two commands write at once.
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"postroom": {"handlers": ["stderr"], "level": os.environ.get("POSTROOM_LOG_LEVEL", "INFO")}},
+}

@@ -1,0 +1,188 @@
+"""The only writer of records: stores a parsed message with its ledger entry, in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F
+
+from postroom.mail.message import Address, ParsedMessage
+from postroom.mailboxes.models import Delivery, DeliveryStatus, Mailbox
+from postroom.records import blobs
+from postroom.records.models import Attachment, Direction, Message, Participant, Record
+from postroom.routing.engine import RouteDecision
+from postroom.threads.resolve import ThreadLookups, ThreadMatch
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    record: int
+    opened: bool  # True: a new record; False: added to an existing one
+    delivery_id: int
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def known_delivery(mailbox: Mailbox, key: str) -> Delivery | None:
+    return Delivery.objects.filter(mailbox=mailbox, source_key=key).first()
+
+
+def find_duplicate(mailbox: Mailbox, msg: ParsedMessage, raw_sha256: str) -> Message | None:
+    """The same mail already stored in this mailbox: same Message-ID and body, or the same raw bytes."""
+    same_body = Message.objects.filter(mailbox=mailbox, body_sha256=msg.body_sha256)
+    if msg.message_id:
+        return same_body.filter(message_id=msg.message_id).first()
+    return same_body.filter(raw_sha256=raw_sha256).first()
+
+
+def _participants(msg: ParsedMessage, own: set[str]) -> set[str]:
+    people: list[Address] = [*msg.to, *msg.cc, *([msg.from_] if msg.from_ else [])]
+    return {a.address for a in people if a.address and a.address not in own}
+
+
+def own_addresses() -> set[str]:
+    return {a.lower() for a in Mailbox.objects.values_list("address", flat=True) if a}
+
+
+def lookups(mailbox: Mailbox) -> ThreadLookups:
+    def record_for_message_ids(ids: list[str]) -> int | None:
+        rows = Message.objects.filter(message_id__in=ids).values_list("message_id", "record_id", "mailbox_id")
+        found = {}
+        for mid, record, mbox in rows:
+            # Prefer the copy stored in this mailbox: one mail delivered to two mailboxes has a record in each.
+            if mid not in found or mbox == mailbox.pk:
+                found[mid] = record
+        return next((found[i] for i in ids if i in found), None)
+
+    def participants_of(number: int) -> set[str] | None:
+        if not Record.objects.filter(number=number).exists():
+            return None
+        return set(Participant.objects.filter(record_id=number).values_list("address", flat=True))
+
+    def staff_addresses() -> set[str]:
+        return {e.lower() for e in get_user_model().objects.exclude(email="").values_list("email", flat=True)}
+
+    return ThreadLookups(record_for_message_ids, participants_of, staff_addresses)
+
+
+def save_delivery(
+    mailbox: Mailbox, key: str, status: str, raw: bytes, reason: str = "", raw_sha256: str | None = None
+) -> Delivery:
+    """A message that makes no record (failed, duplicate, skipped): its raw bytes and fate, never lost."""
+    digest = blobs.put(raw, raw_sha256)
+    delivery, _ = Delivery.objects.update_or_create(
+        mailbox=mailbox,
+        source_key=key,
+        defaults={"status": status, "reason": reason, "raw_sha256": digest, "raw_size": len(raw)},
+    )
+    return delivery
+
+
+def save_message(
+    mailbox: Mailbox,
+    key: str,
+    raw: bytes,
+    raw_sha256: str,
+    msg: ParsedMessage,
+    decision: RouteDecision,
+    match: ThreadMatch,
+    archive: bool = False,
+    delivery: Delivery | None = None,
+) -> Stored:
+    """Write blobs, then the ledger entry, record and message in one transaction."""
+    blobs.put(raw, raw_sha256)
+    for att in msg.attachments:
+        blobs.put(att.data, att.sha256)
+    with transaction.atomic():
+        if delivery is None:
+            delivery = Delivery.objects.create(
+                mailbox=mailbox, source_key=key, status=DeliveryStatus.STORED, raw_sha256=raw_sha256, raw_size=len(raw)
+            )
+        else:
+            delivery.status, delivery.reason = DeliveryStatus.STORED, ""
+            delivery.save(update_fields=["status", "reason", "updated"])
+        record = _record_for(mailbox, msg, decision, match, archive)
+        why = {"route": decision.reason, "thread": match.reason}
+        _add_message(record, mailbox, delivery, raw, raw_sha256, msg, archive, why)
+        Participant.objects.bulk_create(
+            [Participant(record=record, address=a) for a in _participants(msg, own_addresses())],
+            ignore_conflicts=True,
+        )
+    return Stored(record.number, match.record is None, delivery.pk)
+
+
+def _record_for(
+    mailbox: Mailbox, msg: ParsedMessage, decision: RouteDecision, match: ThreadMatch, archive: bool
+) -> Record:
+    if match.record is not None:
+        Record.objects.filter(number=match.record).update(message_count=F("message_count") + 1)
+        return Record.objects.get(number=match.record)
+    return Record.objects.create(
+        kind=decision.kind,
+        subject=msg.subject,
+        requester_name=msg.from_.name if msg.from_ else "",
+        requester_address=msg.from_.address if msg.from_ else "",
+        mailbox=mailbox,
+        message_count=1,
+        archive=archive,
+        named_reference=match.named_reference,
+    )
+
+
+def _add_message(
+    record: Record,
+    mailbox: Mailbox,
+    delivery: Delivery,
+    raw: bytes,
+    raw_sha256: str,
+    msg: ParsedMessage,
+    archive: bool,
+    why: dict[str, str],
+) -> Message:
+    message = Message.objects.create(
+        record=record,
+        mailbox=mailbox,
+        delivery=delivery,
+        direction=Direction.INBOUND,
+        message_id=msg.message_id or "",
+        in_reply_to=msg.in_reply_to or "",
+        references="\n".join(msg.references),
+        subject=msg.subject,
+        from_name=msg.from_.name if msg.from_ else "",
+        from_address=msg.from_.address if msg.from_ else "",
+        to=[a.as_dict() for a in msg.to],
+        cc=[a.as_dict() for a in msg.cc],
+        reply_to=[a.as_dict() for a in msg.reply_to],
+        date=msg.date,
+        text=msg.text,
+        html=msg.html or "",
+        raw_sha256=raw_sha256,
+        raw_size=len(raw),
+        body_sha256=msg.body_sha256,
+        auto_submitted=msg.auto_submitted,
+        bounce=msg.bounce,
+        archive=archive,
+        defects=list(msg.defects),
+        explanation=why,
+    )
+    Attachment.objects.bulk_create(
+        [
+            Attachment(
+                message=message,
+                filename=a.filename,
+                content_type=a.content_type,
+                size=a.size,
+                sha256=a.sha256,
+                inline=a.inline,
+                content_id=a.content_id or "",
+                subject=a.subject or "",
+            )
+            for a in msg.attachments
+        ]
+    )
+    return message

@@ -1,0 +1,54 @@
+"""Read-side shapes of records and messages (the JSON of `records list|show`, later the API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from postroom.records.models import Message, Record
+
+
+def _record_summary(r: Record, mailbox_name: str | None) -> dict[str, Any]:
+    return {
+        "number": r.number,
+        "kind": r.kind,
+        "status": r.status,
+        "subject": r.subject,
+        "requester": {"name": r.requester_name, "address": r.requester_address},
+        "mailbox": mailbox_name,
+        "created": r.created.isoformat(),
+        "message_count": r.message_count,
+        "archive": r.archive,
+    }
+
+
+def list_records(mailbox: str | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """Newest first. Served from the record table alone (the count is stored), so it stays fast at scale."""
+    qs = Record.objects.select_related("mailbox").order_by("-number")
+    if mailbox:
+        qs = qs.filter(mailbox__name=mailbox)
+    return [_record_summary(r, r.mailbox.name if r.mailbox else None) for r in qs[offset : offset + limit]]
+
+
+def _message(m: Message) -> dict[str, Any]:
+    why = m.explanation or {}
+    return {
+        "direction": m.direction,
+        "message_id": m.message_id or None,
+        "from": {"name": m.from_name, "address": m.from_address},
+        "subject": m.subject,
+        "date": m.date.isoformat() if m.date else None,
+        "text": m.text,
+        "attachments": [{"filename": a.filename, "size": a.size, "sha256": a.sha256} for a in m.attachments.all()],
+        "why": "; ".join(v for v in why.values() if v),
+    }
+
+
+def show_record(number: int) -> dict[str, Any] | None:
+    r = Record.objects.select_related("mailbox").filter(number=number).first()
+    if r is None:
+        return None
+    data = _record_summary(r, r.mailbox.name if r.mailbox else None)
+    messages = r.messages.prefetch_related("attachments").order_by("id")
+    data["messages"] = [_message(m) for m in messages]
+    data["named_reference"] = r.named_reference
+    return data
