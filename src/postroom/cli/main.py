@@ -15,16 +15,12 @@ EX_TEMPFAIL = 75
 EX_CONFIG = 78
 
 
-def setup_django(migrate: bool = True) -> None:
-    """Start Django; bring the database schema up to date, so a fresh data folder just works."""
+def setup_django() -> None:
+    """Start Django (no database connection yet): command modules import models."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.project.settings")
     import django
 
     django.setup()
-    if migrate:
-        from postroom.cli.dbsetup import ensure_schema
-
-        ensure_schema()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,11 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    setup_django()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
-        setup_django(migrate=getattr(args, "needs_db", True))
+        try:
+            if getattr(args, "needs_db", True):
+                # Bring the schema up to date, so a fresh data folder (or database) just works.
+                from postroom.cli.dbsetup import ensure_schema
+
+                ensure_schema()
+        except Exception as exc:  # the database is down or unreachable: worth retrying, not a crash
+            raise TransientError(f"database unavailable: {exc}") from exc
         return handler(args)
     except ConfigError as exc:
         print(f"postroom: configuration error: {exc}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""Tests of the YAML configuration file (pure code: no Django, no database)."""
