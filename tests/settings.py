@@ -1,4 +1,4 @@
-"""Django settings for the test suite: a throwaway data folder; PostgreSQL when POSTROOM_TEST_DATABASE_URL is set."""
+"""Test settings: a throwaway data folder; PostgreSQL when POSTROOM_TEST_DATABASE_URL is set."""
 
 import os
 import tempfile
@@ -10,4 +10,4 @@ else:
     os.environ.pop("POSTROOM_DATABASE_URL", None)
     os.environ.pop("DATABASE_URL", None)
 
-from postroom.project.settings import *  # noqa: E402,F403
+from postroom.project.settings import *  # noqa: F403

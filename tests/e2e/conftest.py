@@ -47,10 +47,17 @@ def cli(cli_env: dict[str, str]) -> Cli:
         env = {**cli_env, **extra_env}
         data = input.encode() if isinstance(input, str) else input
         proc = subprocess.run(
-            [sys.executable, "-m", "postroom.cli.main", *args], input=data, capture_output=True, env=env, timeout=300
+            [sys.executable, "-m", "postroom.cli.main", *args],
+            input=data,
+            capture_output=True,
+            env=env,
+            timeout=300,
         )
         result = subprocess.CompletedProcess(
-            proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+            proc.args,
+            proc.returncode,
+            proc.stdout.decode("utf-8", "replace"),
+            proc.stderr.decode("utf-8", "replace"),
         )
         if check and result.returncode != 0:
             raise AssertionError(f"postroom {' '.join(args)} exited {result.returncode}:\n{result.stderr}")

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tests.e2e.conftest import Cli
 from tests.support.builders import mail
 

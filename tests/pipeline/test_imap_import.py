@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.pipeline.conftest import MakeMailbox, cycle
+from tests.support.builders import mail
 
 from postroom.mailboxes.models import Delivery, DeliveryStatus
 from postroom.pipeline.runner import run_cycle
 from postroom.records.models import Message, Record
-from tests.pipeline.conftest import MakeMailbox, cycle
-from tests.support.builders import mail
 
 pytestmark = pytest.mark.dovecot
 
 
-def test_import_opens_records_and_deletes_on_server(dovecot: Any, mailbox_folder: str, make_mailbox: MakeMailbox) -> None:
+def test_import_opens_records_and_deletes_on_server(
+    dovecot: Any, mailbox_folder: str, make_mailbox: MakeMailbox
+) -> None:
     dovecot.append([mail(subject=f"Boiler {i}") for i in range(3)], folder=mailbox_folder)
     result = cycle(make_mailbox())
     assert (result.fetched, result.new_records, result.duplicates, result.failed) == (3, 3, 0, 0)
@@ -61,7 +63,9 @@ def test_keep_leaves_mail_unseen(dovecot: Any, mailbox_folder: str, make_mailbox
     assert dovecot.flags(mailbox_folder) == [set()]
 
 
-def test_reply_by_headers_joins_its_record(dovecot: Any, mailbox_folder: str, make_mailbox: MakeMailbox) -> None:
+def test_reply_by_headers_joins_its_record(
+    dovecot: Any, mailbox_folder: str, make_mailbox: MakeMailbox
+) -> None:
     mailbox = make_mailbox()
     dovecot.append([mail(subject="Leak", message_id="<first@example.com>")], folder=mailbox_folder)
     cycle(mailbox)

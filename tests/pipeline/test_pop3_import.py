@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from postroom.records.models import Record
 from tests.pipeline.conftest import MakeMailbox, cycle
 from tests.support.builders import mail
+
+from postroom.records.models import Record
 
 pytestmark = pytest.mark.dovecot
 

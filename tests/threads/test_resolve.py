@@ -1,7 +1,8 @@
 """Which record a message joins: header matches, subject references, participants, forwards."""
 
-from postroom.threads.resolve import ThreadLookups, resolve_thread
 from tests.support.builders import parsed
+
+from postroom.threads.resolve import ThreadLookups, resolve_thread
 
 RECORDS = {1042: {"alice@example.com", "bob@example.com"}}
 STORED = {"orig@desk.test": 1042}

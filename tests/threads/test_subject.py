@@ -42,7 +42,14 @@ def test_strip_prefixes(subject: str, rest: str) -> None:
 
 @pytest.mark.parametrize(
     ("subject", "forward"),
-    [("Fwd: [#12] x", True), ("WG: x", True), ("TR: x", True), ("Re: Fwd: x", False), ("AW: x", False), ("x", False)],
+    [
+        ("Fwd: [#12] x", True),
+        ("WG: x", True),
+        ("TR: x", True),
+        ("Re: Fwd: x", False),
+        ("AW: x", False),
+        ("x", False),
+    ],
 )
 def test_is_forward(subject: str, forward: bool) -> None:
     assert is_forward(subject) is forward

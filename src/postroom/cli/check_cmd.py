@@ -27,7 +27,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = check(settings)
     except ConnectionStepError as exc:
-        console.print(f"[red]✗ {mailbox.name}: {where}: failed at step [bold]{exc.step}[/bold][/red]", highlight=False)
+        console.print(
+            f"[red]✗ {mailbox.name}: {where}: failed at step [bold]{exc.step}[/bold][/red]", highlight=False
+        )
         console.print(f"  {exc.detail}", highlight=False, markup=False)
         if exc.hint:
             console.print(f"  hint: {exc.hint}", highlight=False, markup=False)

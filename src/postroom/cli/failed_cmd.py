@@ -33,14 +33,18 @@ def run_failed(args: argparse.Namespace) -> int:
             "attempts": d.attempts,
             "received": d.created.isoformat(),
         }
-        for d in Delivery.objects.filter(status=DeliveryStatus.FAILED).select_related("mailbox").order_by("pk")
+        for d in Delivery.objects.filter(status=DeliveryStatus.FAILED)
+        .select_related("mailbox")
+        .order_by("pk")
     ]
     if args.json:
         print_json(rows)
         return 0
     table = Table("ID", "Mailbox", "Received", "Size", "Tries", "Reason")
     for r in rows:
-        table.add_row(str(r["id"]), r["mailbox"], r["received"][:16], str(r["size"]), str(r["attempts"]), r["reason"])
+        table.add_row(
+            str(r["id"]), r["mailbox"], r["received"][:16], str(r["size"]), str(r["attempts"]), r["reason"]
+        )
     console.print(table)
     return 0
 

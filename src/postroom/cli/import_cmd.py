@@ -58,7 +58,9 @@ def _hooks(progress: Progress | None, name: str) -> Hooks:
             if done[0] % 100 == 0:
                 log.info("%s: %d messages imported so far", name, done[0])
 
-        return Hooks(on_total=lambda n: log.info("%s: %d new messages on the server", name, n), on_message=log_line)
+        return Hooks(
+            on_total=lambda n: log.info("%s: %d new messages on the server", name, n), on_message=log_line
+        )
     task = progress.add_task(name, total=None)
     return Hooks(
         on_total=lambda n: progress.update(task, total=n),

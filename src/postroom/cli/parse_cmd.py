@@ -62,7 +62,9 @@ def _show(name: str, msg: ParsedMessage) -> None:
         if value:
             console.print(f"[bold]{label}:[/bold] {value}", highlight=False)
     for att in msg.attachments:
-        console.print(f"[bold]Attachment:[/bold] {att.filename} ({att.content_type}, {att.size} bytes)", highlight=False)
+        console.print(
+            f"[bold]Attachment:[/bold] {att.filename} ({att.content_type}, {att.size} bytes)", highlight=False
+        )
     for defect in msg.defects:
         console.print(f"[yellow]Note:[/yellow] {defect}", highlight=False)
     console.print()

@@ -46,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
-    table = Table("Mailbox", "Enabled", "Last success", "Failures", "Last error", "Waiting", "Imported", "Failed")
+    table = Table(
+        "Mailbox", "Enabled", "Last success", "Failures", "Last error", "Waiting", "Imported", "Failed"
+    )
     for r in rows:
         table.add_row(
             r["mailbox"], "yes" if r["enabled"] else "no", (r["last_success"] or "never")[:19],

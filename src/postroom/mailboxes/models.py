@@ -1,4 +1,4 @@
-"""Mailboxes as stored: server settings, import state and health, the per-message ledger, and cycle history."""
+"""Mailboxes as stored: server settings, import state and health, the per-message ledger, cycles."""
 
 from __future__ import annotations
 

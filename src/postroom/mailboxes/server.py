@@ -14,7 +14,7 @@ def password_of(mailbox: Mailbox) -> str:
         value = os.environ.get(mailbox.password_env)
         if value is None:
             raise ConfigError(
-                f"mailbox {mailbox.name}: environment variable {mailbox.password_env} (password_env) is not set"
+                f"mailbox {mailbox.name}: password_env names {mailbox.password_env}, which is not set"
             )
         return value
     return mailbox.stored_password()

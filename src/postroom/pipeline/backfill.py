@@ -1,4 +1,4 @@
-"""The first cycle of a mailbox: which mail already on the server to import (as archive) and which to leave."""
+"""A mailbox's first cycle: which mail already on the server to import (as archive) and which to leave."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ def plan_backfill(mailbox: Mailbox, fresh: list[RemoteMessage], now: datetime) -
         return BackfillPlan()
     keys = [r.key for r in fresh]
     if mailbox.backfill == "none":
-        return BackfillPlan(skip=frozenset(keys), reason="on the server before the first cycle (backfill: none)")
+        return BackfillPlan(
+            skip=frozenset(keys), reason="on the server before the first cycle (backfill: none)"
+        )
     if mailbox.backfill == "all":
         return BackfillPlan(archive=frozenset(keys))
     cutoff = now - timedelta(days=int(mailbox.backfill))

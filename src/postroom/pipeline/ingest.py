@@ -55,10 +55,14 @@ def _ingest_new(
         return _failed(mailbox, key, raw, raw_sha256, f"could not parse: {type(exc).__name__}: {exc}")
     duplicate = store.find_duplicate(mailbox, msg, raw_sha256)
     if duplicate is not None:
-        store.save_delivery(mailbox, key, DeliveryStatus.DUPLICATE, raw, f"same as message {duplicate.pk}", raw_sha256)
+        store.save_delivery(
+            mailbox, key, DeliveryStatus.DUPLICATE, raw, f"same as message {duplicate.pk}", raw_sha256
+        )
         return Outcome("duplicate", duplicate.record_id, f"already stored on record {duplicate.record_id}")
     decision = route(msg, MailboxDefaults(mailbox.name, mailbox.record_kind))
-    match = resolve_thread(msg, store.lookups(mailbox), reference_format(), mailbox.subject_reference_from_anyone)
+    match = resolve_thread(
+        msg, store.lookups(mailbox), reference_format(), mailbox.subject_reference_from_anyone
+    )
     try:
         stored = store.save_message(mailbox, key, raw, raw_sha256, msg, decision, match, archive, delivery)
     except IntegrityError:

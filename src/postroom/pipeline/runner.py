@@ -83,9 +83,9 @@ class _Acknowledger:
                 with self.lock:
                     self.session.acknowledge(keys, action)
             for start in range(0, len(keys), 500):
-                Delivery.objects.filter(mailbox=self.mailbox, source_key__in=keys[start : start + 500]).update(
-                    acknowledged=True
-                )
+                Delivery.objects.filter(
+                    mailbox=self.mailbox, source_key__in=keys[start : start + 500]
+                ).update(acknowledged=True)
         self.by_action = {}
 
 
@@ -146,7 +146,9 @@ def _import(mailbox: Mailbox, session: Session, hooks: Hooks, result: CycleResul
     result.waiting = len(todo) - result.fetched
 
 
-def _retry_acknowledgements(mailbox: Mailbox, ledger: dict[str, tuple[str, bool]], acks: _Acknowledger) -> None:
+def _retry_acknowledgements(
+    mailbox: Mailbox, ledger: dict[str, tuple[str, bool]], acks: _Acknowledger
+) -> None:
     """A crash after commit but before the server was told: tell it now (the mail is not imported again)."""
     for key, (status, acked) in ledger.items():
         if acked or status == DeliveryStatus.SKIPPED:
@@ -192,4 +194,3 @@ def _finish(mailbox: Mailbox, cycle: Cycle, result: CycleResult, ok: bool) -> No
             "waiting_on_server", "backfill_done", "updated",
         ]
     )  # fmt: skip
-

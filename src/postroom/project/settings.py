@@ -1,4 +1,4 @@
-"""Django settings: SQLite in a local data folder by default, PostgreSQL when POSTROOM_DATABASE_URL names one."""
+"""Django settings: SQLite in a local data folder by default; PostgreSQL when a URL names one."""
 
 from __future__ import annotations
 

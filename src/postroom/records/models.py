@@ -23,7 +23,9 @@ class Record(models.Model):
     subject = models.TextField(blank=True, default="")
     requester_name = models.CharField(max_length=255, blank=True, default="")
     requester_address = models.CharField(max_length=320, blank=True, default="")
-    mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.PROTECT, related_name="records")
+    mailbox = models.ForeignKey(
+        Mailbox, null=True, blank=True, on_delete=models.PROTECT, related_name="records"
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
     # Kept up to date by the store so that listing 100,000 records never counts messages.
@@ -46,7 +48,9 @@ class Direction(models.TextChoices):
 class Message(models.Model):
     record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="messages")
     mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    delivery = models.OneToOneField(Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="message")
+    delivery = models.OneToOneField(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="message"
+    )
     direction = models.CharField(max_length=4, choices=Direction.choices, default=Direction.INBOUND)
     message_id = models.CharField(max_length=998, blank=True, default="")
     in_reply_to = models.CharField(max_length=998, blank=True, default="")

@@ -54,7 +54,7 @@ def lookups(mailbox: Mailbox) -> ThreadLookups:
         rows = Message.objects.filter(message_id__in=ids).values_list("message_id", "record_id", "mailbox_id")
         found = {}
         for mid, record, mbox in rows:
-            # Prefer the copy stored in this mailbox: one mail delivered to two mailboxes has a record in each.
+            # Prefer this mailbox's copy: one mail delivered to two mailboxes has a record in each.
             if mid not in found or mbox == mailbox.pk:
                 found[mid] = record
         return next((found[i] for i in ids if i in found), None)
@@ -101,7 +101,11 @@ def save_message(
     with transaction.atomic():
         if delivery is None:
             delivery = Delivery.objects.create(
-                mailbox=mailbox, source_key=key, status=DeliveryStatus.STORED, raw_sha256=raw_sha256, raw_size=len(raw)
+                mailbox=mailbox,
+                source_key=key,
+                status=DeliveryStatus.STORED,
+                raw_sha256=raw_sha256,
+                raw_size=len(raw),
             )
         else:
             delivery.status, delivery.reason = DeliveryStatus.STORED, ""

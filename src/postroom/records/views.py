@@ -38,7 +38,9 @@ def _message(m: Message) -> dict[str, Any]:
         "subject": m.subject,
         "date": m.date.isoformat() if m.date else None,
         "text": m.text,
-        "attachments": [{"filename": a.filename, "size": a.size, "sha256": a.sha256} for a in m.attachments.all()],
+        "attachments": [
+            {"filename": a.filename, "size": a.size, "sha256": a.sha256} for a in m.attachments.all()
+        ],
         "why": "; ".join(v for v in why.values() if v),
     }
 

@@ -52,10 +52,15 @@ def resolve_thread(
             return ThreadMatch(number, "header", f"In-Reply-To/References names a message on record {number}")
     refs = find_references(msg.subject, reference_format)
     if not refs:
-        return ThreadMatch(None, "new", "no known message in its headers and no record reference in its subject")
+        return ThreadMatch(
+            None, "new", "no known message in its headers and no record reference in its subject"
+        )
     if is_forward(msg.subject):
         return ThreadMatch(
-            None, "new", f"a forwarded mail naming #{refs[0]} without reply headers opens a new record", refs[0]
+            None,
+            "new",
+            f"a forwarded mail naming #{refs[0]} without reply headers opens a new record",
+            refs[0],
         )
     senders = _sender_addresses(msg)
     refused: int | None = None
@@ -66,14 +71,17 @@ def resolve_thread(
         if subject_reference_from_anyone:
             return ThreadMatch(number, "subject", f"subject names record {number}")
         if senders & (participants | lookups.staff_addresses()):
-            return ThreadMatch(number, "subject", f"subject names record {number} and the sender takes part in it")
+            return ThreadMatch(
+                number, "subject", f"subject names record {number} and the sender takes part in it"
+            )
         refused = refused or number
     if refused is not None:
         who = ", ".join(sorted(senders)) or "an unknown sender"
         return ThreadMatch(
             None,
             "new",
-            f"subject names record {refused}, but {who} is not a participant of it: a new record notes the reference",
+            f"subject names record {refused}, but {who} is not a participant of it: "
+            "a new record notes the reference",
             refused,
         )
     return ThreadMatch(None, "new", f"subject names #{refs[0]}, which is not an existing record")

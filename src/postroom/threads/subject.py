@@ -1,4 +1,4 @@
-"""Reading a subject: record references like [#1042] or #1042, and reply/forward prefixes in many languages."""
+"""Reading a subject: record references ([#1042], #1042) and reply/forward prefixes in many languages."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ FORWARD_PREFIXES = (
 _PREFIX = re.compile(
     r"^\s*(?P<word>[^\W\d_]{1,8}\.?)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*",
     re.UNICODE,
-)
+)  # noqa: RUF001 - the full-width colon is what CJK clients write
 _BARE_REFERENCE = re.compile(r"(?<![\w&#])#(\d{1,12})\b")
 
 

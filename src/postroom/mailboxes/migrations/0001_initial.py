@@ -5,94 +5,161 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Mailbox',
+            name="Mailbox",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('protocol', models.CharField(choices=[('imap', 'Imap'), ('pop3', 'Pop3')], max_length=10)),
-                ('host', models.CharField(max_length=255)),
-                ('port', models.PositiveIntegerField()),
-                ('security', models.CharField(choices=[('ssl', 'Ssl'), ('starttls', 'Starttls'), ('none', 'None')], default='ssl', max_length=10)),
-                ('username', models.CharField(max_length=255)),
-                ('password_encrypted', models.TextField(blank=True, default='')),
-                ('password_env', models.CharField(blank=True, default='', max_length=255)),
-                ('ca_file', models.CharField(blank=True, default='', max_length=1000)),
-                ('folder', models.CharField(default='INBOX', max_length=255)),
-                ('address', models.CharField(max_length=255)),
-                ('record_kind', models.CharField(choices=[('ticket', 'Ticket'), ('job', 'Job'), ('quote', 'Quote'), ('task', 'Task'), ('case', 'Case')], default='ticket', max_length=10)),
-                ('after_import', models.CharField(default='delete', max_length=255)),
-                ('on_failure', models.CharField(default='keep', max_length=255)),
-                ('interval', models.PositiveIntegerField(default=60)),
-                ('enabled', models.BooleanField(default=True)),
-                ('backfill', models.CharField(default='all', max_length=20)),
-                ('subject_reference_from_anyone', models.BooleanField(default=False)),
-                ('backfill_done', models.BooleanField(default=False)),
-                ('uidvalidity', models.BigIntegerField(blank=True, null=True)),
-                ('last_cycle_at', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('waiting_on_server', models.IntegerField(blank=True, null=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("protocol", models.CharField(choices=[("imap", "Imap"), ("pop3", "Pop3")], max_length=10)),
+                ("host", models.CharField(max_length=255)),
+                ("port", models.PositiveIntegerField()),
+                (
+                    "security",
+                    models.CharField(
+                        choices=[("ssl", "Ssl"), ("starttls", "Starttls"), ("none", "None")],
+                        default="ssl",
+                        max_length=10,
+                    ),
+                ),
+                ("username", models.CharField(max_length=255)),
+                ("password_encrypted", models.TextField(blank=True, default="")),
+                ("password_env", models.CharField(blank=True, default="", max_length=255)),
+                ("ca_file", models.CharField(blank=True, default="", max_length=1000)),
+                ("folder", models.CharField(default="INBOX", max_length=255)),
+                ("address", models.CharField(max_length=255)),
+                (
+                    "record_kind",
+                    models.CharField(
+                        choices=[
+                            ("ticket", "Ticket"),
+                            ("job", "Job"),
+                            ("quote", "Quote"),
+                            ("task", "Task"),
+                            ("case", "Case"),
+                        ],
+                        default="ticket",
+                        max_length=10,
+                    ),
+                ),
+                ("after_import", models.CharField(default="delete", max_length=255)),
+                ("on_failure", models.CharField(default="keep", max_length=255)),
+                ("interval", models.PositiveIntegerField(default=60)),
+                ("enabled", models.BooleanField(default=True)),
+                ("backfill", models.CharField(default="all", max_length=20)),
+                ("subject_reference_from_anyone", models.BooleanField(default=False)),
+                ("backfill_done", models.BooleanField(default=False)),
+                ("uidvalidity", models.BigIntegerField(blank=True, null=True)),
+                ("last_cycle_at", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("waiting_on_server", models.IntegerField(blank=True, null=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Setting',
+            name="Setting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=100, unique=True)),
-                ('value', models.JSONField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=100, unique=True)),
+                ("value", models.JSONField()),
             ],
         ),
         migrations.CreateModel(
-            name='Cycle',
+            name="Cycle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started', models.DateTimeField()),
-                ('finished', models.DateTimeField(blank=True, null=True)),
-                ('fetched', models.PositiveIntegerField(default=0)),
-                ('new_records', models.PositiveIntegerField(default=0)),
-                ('added', models.PositiveIntegerField(default=0)),
-                ('duplicates', models.PositiveIntegerField(default=0)),
-                ('failed', models.PositiveIntegerField(default=0)),
-                ('skipped', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True, default='')),
-                ('mailbox', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cycles', to='mailboxes.mailbox')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started", models.DateTimeField()),
+                ("finished", models.DateTimeField(blank=True, null=True)),
+                ("fetched", models.PositiveIntegerField(default=0)),
+                ("new_records", models.PositiveIntegerField(default=0)),
+                ("added", models.PositiveIntegerField(default=0)),
+                ("duplicates", models.PositiveIntegerField(default=0)),
+                ("failed", models.PositiveIntegerField(default=0)),
+                ("skipped", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True, default="")),
+                (
+                    "mailbox",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cycles",
+                        to="mailboxes.mailbox",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started'],
+                "ordering": ["-started"],
             },
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_key', models.CharField(max_length=255)),
-                ('status', models.CharField(choices=[('stored', 'Stored'), ('duplicate', 'Duplicate'), ('failed', 'Failed'), ('skipped', 'Skipped')], max_length=10)),
-                ('reason', models.TextField(blank=True, default='')),
-                ('raw_sha256', models.CharField(blank=True, default='', max_length=64)),
-                ('raw_size', models.BigIntegerField(default=0)),
-                ('acknowledged', models.BooleanField(default=False)),
-                ('attempts', models.PositiveIntegerField(default=1)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('mailbox', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='mailboxes.mailbox')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source_key", models.CharField(max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("stored", "Stored"),
+                            ("duplicate", "Duplicate"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True, default="")),
+                ("raw_sha256", models.CharField(blank=True, default="", max_length=64)),
+                ("raw_size", models.BigIntegerField(default=0)),
+                ("acknowledged", models.BooleanField(default=False)),
+                ("attempts", models.PositiveIntegerField(default=1)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "mailbox",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="mailboxes.mailbox",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['status', 'mailbox'], name='delivery_status_idx')],
-                'constraints': [models.UniqueConstraint(fields=('mailbox', 'source_key'), name='delivery_unique_key_per_mailbox')],
+                "indexes": [models.Index(fields=["status", "mailbox"], name="delivery_status_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("mailbox", "source_key"), name="delivery_unique_key_per_mailbox"
+                    )
+                ],
             },
         ),
     ]

@@ -5,108 +5,196 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('mailboxes', '0001_initial'),
+        ("mailboxes", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('direction', models.CharField(choices=[('in', 'Inbound'), ('out', 'Outbound'), ('note', 'Note')], default='in', max_length=4)),
-                ('message_id', models.CharField(blank=True, default='', max_length=998)),
-                ('in_reply_to', models.CharField(blank=True, default='', max_length=998)),
-                ('references', models.TextField(blank=True, default='')),
-                ('subject', models.TextField(blank=True, default='')),
-                ('from_name', models.CharField(blank=True, default='', max_length=255)),
-                ('from_address', models.CharField(blank=True, default='', max_length=320)),
-                ('to', models.JSONField(default=list)),
-                ('cc', models.JSONField(default=list)),
-                ('reply_to', models.JSONField(default=list)),
-                ('date', models.DateTimeField(blank=True, null=True)),
-                ('text', models.TextField(blank=True, default='')),
-                ('html', models.TextField(blank=True, default='')),
-                ('raw_sha256', models.CharField(blank=True, default='', max_length=64)),
-                ('raw_size', models.BigIntegerField(default=0)),
-                ('body_sha256', models.CharField(blank=True, default='', max_length=64)),
-                ('auto_submitted', models.BooleanField(default=False)),
-                ('bounce', models.BooleanField(default=False)),
-                ('archive', models.BooleanField(default=False)),
-                ('defects', models.JSONField(default=list)),
-                ('explanation', models.JSONField(default=dict)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('delivery', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='message', to='mailboxes.delivery')),
-                ('mailbox', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='mailboxes.mailbox')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("in", "Inbound"), ("out", "Outbound"), ("note", "Note")],
+                        default="in",
+                        max_length=4,
+                    ),
+                ),
+                ("message_id", models.CharField(blank=True, default="", max_length=998)),
+                ("in_reply_to", models.CharField(blank=True, default="", max_length=998)),
+                ("references", models.TextField(blank=True, default="")),
+                ("subject", models.TextField(blank=True, default="")),
+                ("from_name", models.CharField(blank=True, default="", max_length=255)),
+                ("from_address", models.CharField(blank=True, default="", max_length=320)),
+                ("to", models.JSONField(default=list)),
+                ("cc", models.JSONField(default=list)),
+                ("reply_to", models.JSONField(default=list)),
+                ("date", models.DateTimeField(blank=True, null=True)),
+                ("text", models.TextField(blank=True, default="")),
+                ("html", models.TextField(blank=True, default="")),
+                ("raw_sha256", models.CharField(blank=True, default="", max_length=64)),
+                ("raw_size", models.BigIntegerField(default=0)),
+                ("body_sha256", models.CharField(blank=True, default="", max_length=64)),
+                ("auto_submitted", models.BooleanField(default=False)),
+                ("bounce", models.BooleanField(default=False)),
+                ("archive", models.BooleanField(default=False)),
+                ("defects", models.JSONField(default=list)),
+                ("explanation", models.JSONField(default=dict)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "delivery",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="message",
+                        to="mailboxes.delivery",
+                    ),
+                ),
+                (
+                    "mailbox",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="mailboxes.mailbox",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['record', 'id'],
+                "ordering": ["record", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('filename', models.CharField(max_length=500)),
-                ('content_type', models.CharField(max_length=255)),
-                ('size', models.BigIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('inline', models.BooleanField(default=False)),
-                ('content_id', models.CharField(blank=True, default='', max_length=500)),
-                ('subject', models.TextField(blank=True, default='')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='records.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("filename", models.CharField(max_length=500)),
+                ("content_type", models.CharField(max_length=255)),
+                ("size", models.BigIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("inline", models.BooleanField(default=False)),
+                ("content_id", models.CharField(blank=True, default="", max_length=500)),
+                ("subject", models.TextField(blank=True, default="")),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="records.message",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['message', 'id'],
+                "ordering": ["message", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Record',
+            name="Record",
             fields=[
-                ('number', models.BigAutoField(primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('ticket', 'Ticket'), ('job', 'Job'), ('quote', 'Quote'), ('task', 'Task'), ('case', 'Case')], max_length=10)),
-                ('status', models.CharField(choices=[('new', 'New'), ('open', 'Open'), ('pending', 'Pending'), ('closed', 'Closed')], default='new', max_length=10)),
-                ('subject', models.TextField(blank=True, default='')),
-                ('requester_name', models.CharField(blank=True, default='', max_length=255)),
-                ('requester_address', models.CharField(blank=True, default='', max_length=320)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('message_count', models.PositiveIntegerField(default=0)),
-                ('archive', models.BooleanField(default=False)),
-                ('named_reference', models.BigIntegerField(blank=True, null=True)),
-                ('mailbox', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='records', to='mailboxes.mailbox')),
+                ("number", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("ticket", "Ticket"),
+                            ("job", "Job"),
+                            ("quote", "Quote"),
+                            ("task", "Task"),
+                            ("case", "Case"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("open", "Open"),
+                            ("pending", "Pending"),
+                            ("closed", "Closed"),
+                        ],
+                        default="new",
+                        max_length=10,
+                    ),
+                ),
+                ("subject", models.TextField(blank=True, default="")),
+                ("requester_name", models.CharField(blank=True, default="", max_length=255)),
+                ("requester_address", models.CharField(blank=True, default="", max_length=320)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                ("message_count", models.PositiveIntegerField(default=0)),
+                ("archive", models.BooleanField(default=False)),
+                ("named_reference", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "mailbox",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="records",
+                        to="mailboxes.mailbox",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Participant',
+            name="Participant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address', models.CharField(max_length=320)),
-                ('record', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participants', to='records.record')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("address", models.CharField(max_length=320)),
+                (
+                    "record",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participants",
+                        to="records.record",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='message',
-            name='record',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='records.record'),
+            model_name="message",
+            name="record",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="messages", to="records.record"
+            ),
         ),
         migrations.AddIndex(
-            model_name='record',
-            index=models.Index(fields=['mailbox', '-number'], name='record_mailbox_number_idx'),
+            model_name="record",
+            index=models.Index(fields=["mailbox", "-number"], name="record_mailbox_number_idx"),
         ),
         migrations.AddConstraint(
-            model_name='participant',
-            constraint=models.UniqueConstraint(fields=('record', 'address'), name='participant_unique'),
+            model_name="participant",
+            constraint=models.UniqueConstraint(fields=("record", "address"), name="participant_unique"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['message_id'], name='message_message_id_idx'),
+            model_name="message",
+            index=models.Index(fields=["message_id"], name="message_message_id_idx"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['mailbox', 'body_sha256'], name='message_body_hash_idx'),
+            model_name="message",
+            index=models.Index(fields=["mailbox", "body_sha256"], name="message_body_hash_idx"),
         ),
     ]
