@@ -1,4 +1,4 @@
-"""The IMAP source against the real Dovecot: exact bytes, no \\Seen, every after-import action, UIDVALIDITY."""
+"""The IMAP source on the real Dovecot: exact bytes, no \\Seen, every after-import action, UIDVALIDITY."""
 
 from __future__ import annotations
 

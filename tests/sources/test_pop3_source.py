@@ -44,7 +44,7 @@ def test_delete_is_committed_at_quit(pop3_inbox: DovecotServer, settings_for: Ma
         keys = list(fetch_all(session))
         session.acknowledge(keys[:2], "delete")
         assert pop3_inbox.count("INBOX") == 3  # only marked until QUIT
-        assert list(session.fetch(keys)) == [], "a marked message is not fetched again"
+        assert [m.key for m in session.fetch(keys)] == keys[2:], "a marked message is not fetched again"
     assert pop3_inbox.list_raw("INBOX") == [raws[2]]
 
 
@@ -62,11 +62,11 @@ def test_deletions_are_rolled_back_when_the_connection_breaks(
     pop3_inbox: DovecotServer, settings_for: MakeSettings
 ) -> None:
     load(pop3_inbox, 5, body_lines=200)  # ~5 KB each
-    with CutProxy(pop3_inbox.host, pop3_inbox.ports["pop3"], cut_after_bytes=12_000) as proxy:
-        with pytest.raises(TransientError), open_pop3(settings_for("pop3", port=proxy.port)) as session:
-            keys = [r.key for r in session.list_messages()]
-            session.acknowledge(keys[:1], "delete")
-            list(session.fetch(keys[1:]))  # the connection drops during the third RETR: no QUIT is possible
+    proxy = CutProxy(pop3_inbox.host, pop3_inbox.ports["pop3"], cut_after_bytes=12_000)
+    with proxy, pytest.raises(TransientError), open_pop3(settings_for("pop3", port=proxy.port)) as session:
+        keys = [r.key for r in session.list_messages()]
+        session.acknowledge(keys[:1], "delete")
+        list(session.fetch(keys[1:]))  # the connection drops during the third RETR: no QUIT is possible
     assert pop3_inbox.count("INBOX") == 5
 
 
@@ -88,10 +88,10 @@ def test_connection_cut_mid_fetch_raises_transient_and_a_new_session_gets_everyt
 def test_keep_and_mark_seen_leave_the_mailbox_as_it_was(
     pop3_inbox: DovecotServer, settings_for: MakeSettings, action: str
 ) -> None:
-    load(pop3_inbox, 2)
+    raws = load(pop3_inbox, 2)
     with open_pop3(settings_for("pop3")) as session:
         session.acknowledge(list(fetch_all(session)), action)
-    assert pop3_inbox.count("INBOX") == 2 and pop3_inbox.flags("INBOX") == [set(), set()]
+    assert pop3_inbox.list_raw("INBOX") == raws  # (Dovecot itself flags what RETR read \Seen for IMAP)
 
 
 def test_move_is_a_config_error(pop3_inbox: DovecotServer, settings_for: MakeSettings) -> None:

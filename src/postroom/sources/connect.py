@@ -127,8 +127,8 @@ def greet(
         raise ConnectionStepError("tls", detail, f"this port may expect ssl; {usual}") from exc
     except (*TRANSPORT_ERRORS, imaplib.IMAP4.error) as exc:
         sock.close()
-        said = str(exc.args[0]) if exc.args and exc.args[0] else "nothing readable"
-        detail = f"{settings.host}:{settings.port} does not speak {settings.protocol.upper()}: it said {said}"
+        said = f": it said {exc.args[0]!r}" if exc.args and exc.args[0] else ""
+        detail = f"{settings.host}:{settings.port} does not speak {settings.protocol.upper()}{said}"
         raise ConnectionStepError(
             "greeting", detail, f"is this the {settings.protocol} port? {usual}"
         ) from exc

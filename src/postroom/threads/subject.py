@@ -18,7 +18,7 @@ FORWARD_PREFIXES = (
 _PREFIX = re.compile(
     r"^\s*(?P<word>[^\W\d_]{1,8}\.?)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*",
     re.UNICODE,
-)  # noqa: RUF001 - the full-width colon is what CJK clients write
+)
 _BARE_REFERENCE = re.compile(r"(?<![\w&#])#(\d{1,12})\b")
 
 
