@@ -1,0 +1,149 @@
+"""Import benchmark: `postroom import` against a bare stdlib fetch-and-parse, measured in the same run.
+
+Starts a private Dovecot, fills a folder with N generated mails (benchmarks/mailgen.py), then measures
+(a) the reference: stdlib imaplib UID FETCH of 100 at a time (BODY.PEEK[]) + email.message_from_bytes with
+    policy.default, decoding every leaf part;
+(b) `postroom import` with after_import: delete into SQLite, and into PostgreSQL when one is reachable.
+Each runs in its own process, so its peak RSS is its own. Usage:
+
+    .venv/bin/python benchmarks/import_benchmark.py --count 1000 [--count 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+from mailgen import generate  # noqa: E402
+
+from tests.support.dovecot import DovecotServer  # noqa: E402
+
+REFERENCE = r"""
+import email, email.policy, imaplib, sys
+host, port, user, password, folder = sys.argv[1:6]
+imap = imaplib.IMAP4(host, int(port))
+imap.login(user, password)
+imap.select(folder, readonly=True)
+uids = imap.uid("SEARCH", "ALL")[1][0].split()
+count = size = 0
+for start in range(0, len(uids), 100):
+    typ, data = imap.uid("FETCH", b",".join(uids[start:start + 100]).decode(), "(BODY.PEEK[])")
+    for item in data:
+        if not isinstance(item, tuple):
+            continue
+        raw = item[1]
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        for part in msg.walk():
+            if not part.is_multipart():
+                part.get_payload(decode=True)
+        count += 1
+        size += len(raw)
+imap.logout()
+print(count, size)
+"""
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run a command; return wall seconds, its peak RSS in MB, and its stdout."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = proc.stdout.read() if proc.stdout else b""
+    err = proc.stderr.read() if proc.stderr else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err.decode()[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024, out.decode()
+
+
+def postgres_url() -> str | None:
+    try:
+        import psycopg
+
+        name = f"postroom_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True, connect_timeout=3) as c:
+            c.execute(f'CREATE DATABASE "{name}"')
+        return f"postgres://postgres@127.0.0.1:5432/{name}"
+    except Exception:
+        return None
+
+
+def run_postroom(server: DovecotServer, folder: str, db_url: str | None) -> tuple[float, float, str]:
+    data = tempfile.mkdtemp(prefix="postroom-bench-")
+    env = {**os.environ, "POSTROOM_DATA_DIR": data, "BENCH_PASSWORD": server.password}
+    env.pop("POSTROOM_DATABASE_URL", None)
+    if db_url:
+        env["POSTROOM_DATABASE_URL"] = db_url
+    config = Path(data) / "bench.yaml"
+    config.write_text(
+        "mailboxes:\n  - name: bench\n    protocol: imap\n    host: 127.0.0.1\n"
+        f"    port: {server.ports['imap']}\n    security: none\n    username: {server.user}\n"
+        f"    password_env: BENCH_PASSWORD\n    folder: {folder}\n    address: desk@example.com\n"
+        "    after_import: delete\n"
+    )
+    postroom = [sys.executable, "-m", "postroom.cli.main"]
+    subprocess.run([*postroom, "config", "load", str(config)], env=env, check=True, capture_output=True)
+    return timed([*postroom, "import"], env)
+
+
+def fill(server: DovecotServer, folder: str, count: int) -> int:
+    server.create_folder(folder)
+    total = 0
+    batch: list[bytes] = []
+    for raw in generate(count):
+        total += len(raw)
+        batch.append(raw)
+        if len(batch) == 200:
+            server.append(batch, folder=folder)
+            batch = []
+    server.append(batch, folder=folder)
+    return total
+
+
+def measure(server: DovecotServer, count: int) -> list[tuple[str, float, float, float]]:
+    folder = f"bench{count}"
+    size_mb = fill(server, folder, count) / 1e6
+    print(f"\n{count} messages, {size_mb:.1f} MB in folder {folder}")
+    rows = []
+    args = [server.host, str(server.ports["imap"]), server.user, server.password, folder]
+    secs, rss, _ = timed([sys.executable, "-c", REFERENCE, *args])
+    rows.append(("reference (imaplib + email policy.default)", secs, rss, size_mb))
+    secs, rss, out = run_postroom(server, folder, None)
+    print("  " + out.strip())
+    rows.append(("postroom import, SQLite", secs, rss, size_mb))
+    if (url := postgres_url()) is not None:
+        fill(server, folder, count)
+        secs, rss, out = run_postroom(server, folder, url)
+        print("  " + out.strip())
+        rows.append(("postroom import, PostgreSQL", secs, rss, size_mb))
+    ref = rows[0][1]
+    print(f"  {'':44} {'msg/s':>8} {'MB/s':>7} {'x ref':>6} {'peak RSS':>9}")
+    for name, secs, rss, mb in rows:
+        print(f"  {name:44} {count / secs:8.0f} {mb / secs:7.1f} {ref / secs:6.2f} {rss:7.0f} MB")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, action="append", help="messages in the mailbox (repeatable)")
+    counts = parser.parse_args().count or [1000]
+    with DovecotServer() as server:
+        results = {n: measure(server, n) for n in counts}
+    if len(counts) > 1:
+        lo, hi = min(counts), max(counts)
+        for i, (name, *_rest) in enumerate(results[lo]):
+            a, b = results[lo][i][2], results[hi][i][2]
+            print(f"peak RSS {name}: {lo} msgs {a:.0f} MB, {hi} msgs {b:.0f} MB ({(b - a) / a * 100:+.0f}%)")
+
+
+if __name__ == "__main__":
+    main()
