@@ -70,7 +70,9 @@ def postgres_url() -> str | None:
         import psycopg
 
         name = f"postroom_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True, connect_timeout=3) as c:
+        with psycopg.connect(
+            "postgres://postgres@127.0.0.1:5432/postgres", autocommit=True, connect_timeout=3
+        ) as c:
             c.execute(f'CREATE DATABASE "{name}"')
         return f"postgres://postgres@127.0.0.1:5432/{name}"
     except Exception:

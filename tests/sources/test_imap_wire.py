@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from postroom.sources.imap_names import decode_name, encode_name, parse_list, quote
-from postroom.sources.imap_wire import batches, parse_bodies, sequence_set
+from postroom.sources.imap_wire import FetchData, batches, parse_bodies, sequence_set
 
 
 def test_sequence_sets_are_compact() -> None:
@@ -20,7 +20,7 @@ def test_batches_respect_count_and_bytes() -> None:
 
 
 def test_bodies_are_found_whether_uid_comes_before_or_after_the_literal() -> None:
-    data = [
+    data: FetchData = [
         (b"1 (UID 7 BODY[] {3}", b"abc"),
         b")",
         b"4 (FLAGS (\\Seen))",  # an unsolicited flag change from another client
@@ -44,7 +44,7 @@ def test_quote_escapes_for_the_wire() -> None:
 
 
 def test_list_answers_give_selectable_names() -> None:
-    data = [
+    data: FetchData = [
         b'(\\HasNoChildren) "/" INBOX',
         b'(\\Noselect \\HasChildren) "/" "Parent"',
         b'(\\HasNoChildren) "/" "Gepr&APw-ft"',

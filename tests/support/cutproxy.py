@@ -31,6 +31,8 @@ class CutProxy:
         self.port: int = self._listener.getsockname()[1]
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._listener.settimeout(0.05)  # accept() wakes up now and then to notice stop()
         self._thread = threading.Thread(target=self._accept_loop, name="cutproxy", daemon=True)
 
     def start(self) -> CutProxy:
@@ -38,7 +40,8 @@ class CutProxy:
         return self
 
     def stop(self) -> None:
-        self._listener.close()  # wakes accept() with an error
+        self._stopped.set()
+        self._listener.close()
         with self._lock:
             for sock in list(self._open):
                 _close(sock)
@@ -51,11 +54,14 @@ class CutProxy:
         self.stop()
 
     def _accept_loop(self) -> None:
-        while True:
+        while not self._stopped.is_set():
             try:
                 client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
-                return  # stopped
+                return  # the listener was closed by stop()
+            client.settimeout(None)
             try:
                 server = socket.create_connection(self.target, timeout=10)
             except OSError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import imaplib
 import os
 import re
@@ -13,6 +14,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 from tests.support import dovecot_setup as setup
 
@@ -46,9 +48,17 @@ class DovecotServer:
         """Write everything, start the master and wait until every listener accepts connections."""
         if not shutil.which("dovecot"):
             raise RuntimeError("dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d)")
-        for name in setup.SYSTEM_USERS:
-            setup.ensure_system_user(name)
-        self._prepare()
+        atexit.register(self.stop)  # a crashed test run must not leave a Dovecot behind
+        try:
+            for name in setup.SYSTEM_USERS:
+                setup.ensure_system_user(name)
+            self._prepare()
+            self._launch_on_free_ports(timeout)
+        except BaseException:
+            self.stop()  # the exception carries the log tail; nothing is left running or on disk
+            raise
+
+    def _launch_on_free_ports(self, timeout: float) -> None:
         for attempt in range(3):  # a port picked as free may be taken by a parallel run before we bind it
             self._write_config()
             try:
@@ -59,6 +69,7 @@ class DovecotServer:
                     raise
 
     def stop(self) -> None:
+        atexit.unregister(self.stop)
         if self._process is not None:
             self._process.terminate()  # the master stops its children on SIGTERM
             try:
@@ -110,11 +121,11 @@ class DovecotServer:
         deadline = time.monotonic() + timeout
         while not all(self._accepts(port) for port in self.ports.values()):
             if self._process.poll() is not None or time.monotonic() > deadline:
-                self.stop_quietly()
+                self._kill()
                 raise RuntimeError(f"the test Dovecot did not start; its log ends:\n{self.log_tail()}")
             time.sleep(0.02)
 
-    def stop_quietly(self) -> None:
+    def _kill(self) -> None:
         if self._process is not None:
             if self._process.poll() is None:
                 self._process.kill()
@@ -245,8 +256,9 @@ def _quote(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _ok(response: tuple[str, list[object]], what: str) -> list[bytes]:
+def _ok(response: tuple[str, Any], what: str) -> Any:
+    """The data of an imaplib answer, or an error naming the command when the server said NO/BAD."""
     status, data = response
     if status != "OK":
         raise RuntimeError(f"test Dovecot: {what} answered {status}: {data!r}")
-    return data  # type: ignore[return-value]
+    return data

@@ -13,7 +13,6 @@ from django.db import DatabaseError, IntegrityError
 from postroom.core.errors import TransientError
 from postroom.mail.parse import parse_message
 from postroom.mailboxes.models import Delivery, DeliveryStatus, Mailbox
-from postroom.mailboxes.settings import reference_format
 from postroom.records import store
 from postroom.routing.engine import MailboxDefaults, route
 from postroom.threads.resolve import resolve_thread
@@ -33,21 +32,41 @@ class Outcome:
         return self.status in {"new", "added", "duplicate", "known"}
 
 
-def ingest(mailbox: Mailbox, key: str, raw: bytes, *, archive: bool = False) -> Outcome:
-    known = store.known_delivery(mailbox, key)
-    if known is not None:
-        return Outcome("known" if known.status != DeliveryStatus.FAILED else "failed", reason=known.reason)
-    return _ingest_new(mailbox, key, raw, archive=archive)
+def ingest(
+    mailbox: Mailbox,
+    key: str,
+    raw: bytes,
+    *,
+    archive: bool = False,
+    context: store.MailboxContext | None = None,
+    key_is_new: bool = False,
+) -> Outcome:
+    """Import one message. A cycle passes its ``context`` (read once) and ``key_is_new`` when it has
+    already checked the ledger for the whole listing."""
+    if not key_is_new:
+        known = store.known_delivery(mailbox, key)
+        if known is not None:
+            return Outcome(
+                "known" if known.status != DeliveryStatus.FAILED else "failed", reason=known.reason
+            )
+    return _ingest_new(context or store.context_for(mailbox), key, raw, archive=archive)
 
 
 def reprocess(delivery: Delivery, raw: bytes) -> Outcome:
     """Try a failed message again, in place of its failed ledger entry."""
-    return _ingest_new(delivery.mailbox, delivery.source_key, raw, delivery=delivery)
+    context = store.context_for(delivery.mailbox)
+    return _ingest_new(context, delivery.source_key, raw, delivery=delivery)
 
 
 def _ingest_new(
-    mailbox: Mailbox, key: str, raw: bytes, *, archive: bool = False, delivery: Delivery | None = None
+    context: store.MailboxContext,
+    key: str,
+    raw: bytes,
+    *,
+    archive: bool = False,
+    delivery: Delivery | None = None,
 ) -> Outcome:
+    mailbox = context.mailbox
     raw_sha256 = store.sha256_of(raw)
     try:
         msg = parse_message(raw)
@@ -55,16 +74,16 @@ def _ingest_new(
         return _failed(mailbox, key, raw, raw_sha256, f"could not parse: {type(exc).__name__}: {exc}")
     duplicate = store.find_duplicate(mailbox, msg, raw_sha256)
     if duplicate is not None:
-        store.save_delivery(
-            mailbox, key, DeliveryStatus.DUPLICATE, raw, f"same as message {duplicate.pk}", raw_sha256
-        )
-        return Outcome("duplicate", duplicate.record_id, f"already stored on record {duplicate.record_id}")
+        message_id, record = duplicate
+        why = f"same as message {message_id}"
+        store.save_delivery(mailbox, key, DeliveryStatus.DUPLICATE, raw, why, raw_sha256)
+        return Outcome("duplicate", record, f"already stored on record {record}")
     decision = route(msg, MailboxDefaults(mailbox.name, mailbox.record_kind))
     match = resolve_thread(
-        msg, store.lookups(mailbox), reference_format(), mailbox.subject_reference_from_anyone
+        msg, context.lookups, context.reference_format, mailbox.subject_reference_from_anyone
     )
     try:
-        stored = store.save_message(mailbox, key, raw, raw_sha256, msg, decision, match, archive, delivery)
+        stored = store.save_message(context, key, raw, raw_sha256, msg, decision, match, archive, delivery)
     except IntegrityError:
         # Another worker stored the same key between our check and our insert: it is imported once.
         if store.known_delivery(mailbox, key) is not None:

@@ -15,7 +15,7 @@ from postroom.mailboxes.server import server_settings
 from postroom.pipeline.backfill import BackfillPlan, plan_backfill
 from postroom.pipeline.ingest import Outcome, ingest
 from postroom.pipeline.prefetch import Prefetcher
-from postroom.records import blobs
+from postroom.records import blobs, store
 from postroom.sources.base import Session
 from postroom.sources.registry import open_session
 
@@ -128,9 +128,13 @@ def _import(mailbox: Mailbox, session: Session, hooks: Hooks, result: CycleResul
     todo = [r.key for r in fresh if r.key not in plan.skip]
     hooks.on_total(len(todo))
     fetcher: Prefetcher = Prefetcher(session.fetch(todo), lock)
+    context = store.context_for(mailbox)
     try:
         for fetched in fetcher:
-            outcome = ingest(mailbox, fetched.key, fetched.raw, archive=fetched.key in plan.archive)
+            archive = fetched.key in plan.archive
+            outcome = ingest(
+                mailbox, fetched.key, fetched.raw, archive=archive, context=context, key_is_new=True
+            )
             result.count(outcome)
             hooks.on_message(outcome)
             if outcome.safe_to_acknowledge:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import F
 
 from postroom.mail.message import Address, ParsedMessage
+from postroom.mailboxes import settings as site_settings
 from postroom.mailboxes.models import Delivery, DeliveryStatus, Mailbox
 from postroom.records import blobs
 from postroom.records.models import Attachment, Direction, Message, Participant, Record
@@ -32,21 +33,40 @@ def known_delivery(mailbox: Mailbox, key: str) -> Delivery | None:
     return Delivery.objects.filter(mailbox=mailbox, source_key=key).first()
 
 
-def find_duplicate(mailbox: Mailbox, msg: ParsedMessage, raw_sha256: str) -> Message | None:
-    """The same mail already stored in this mailbox: same Message-ID and body, or the same raw bytes."""
+def find_duplicate(mailbox: Mailbox, msg: ParsedMessage, raw_sha256: str) -> tuple[int, int] | None:
+    """The same mail already stored in this mailbox (same Message-ID and body, or the same raw bytes):
+    its (message id, record number)."""
     same_body = Message.objects.filter(mailbox=mailbox, body_sha256=msg.body_sha256)
     if msg.message_id:
-        return same_body.filter(message_id=msg.message_id).first()
-    return same_body.filter(raw_sha256=raw_sha256).first()
+        same_body = same_body.filter(message_id=msg.message_id)
+    else:
+        same_body = same_body.filter(raw_sha256=raw_sha256)
+    return next(iter(same_body.values_list("pk", "record_id")[:1]), None)
 
 
-def _participants(msg: ParsedMessage, own: set[str]) -> set[str]:
+def _participants(msg: ParsedMessage, own: frozenset[str]) -> set[str]:
     people: list[Address] = [*msg.to, *msg.cc, *([msg.from_] if msg.from_ else [])]
     return {a.address for a in people if a.address and a.address not in own}
 
 
 def own_addresses() -> set[str]:
     return {a.lower() for a in Mailbox.objects.values_list("address", flat=True) if a}
+
+
+@dataclass(frozen=True)
+class MailboxContext:
+    """What every message of one cycle needs from the database, read once per cycle instead of per message."""
+
+    mailbox: Mailbox
+    own_addresses: frozenset[str]
+    reference_format: str
+    lookups: ThreadLookups
+
+
+def context_for(mailbox: Mailbox) -> MailboxContext:
+    return MailboxContext(
+        mailbox, frozenset(own_addresses()), site_settings.reference_format(), lookups(mailbox)
+    )
 
 
 def lookups(mailbox: Mailbox) -> ThreadLookups:
@@ -64,8 +84,17 @@ def lookups(mailbox: Mailbox) -> ThreadLookups:
             return None
         return set(Participant.objects.filter(record_id=number).values_list("address", flat=True))
 
+    staff: list[set[str]] = []
+
     def staff_addresses() -> set[str]:
-        return {e.lower() for e in get_user_model().objects.exclude(email="").values_list("email", flat=True)}
+        if not staff:  # asked only for subject references; read once per cycle
+            staff.append(
+                {
+                    e.lower()
+                    for e in get_user_model().objects.exclude(email="").values_list("email", flat=True)
+                }
+            )
+        return staff[0]
 
     return ThreadLookups(record_for_message_ids, participants_of, staff_addresses)
 
@@ -84,7 +113,7 @@ def save_delivery(
 
 
 def save_message(
-    mailbox: Mailbox,
+    context: MailboxContext,
     key: str,
     raw: bytes,
     raw_sha256: str,
@@ -95,6 +124,7 @@ def save_message(
     delivery: Delivery | None = None,
 ) -> Stored:
     """Write blobs, then the ledger entry, record and message in one transaction."""
+    mailbox = context.mailbox
     blobs.put(raw, raw_sha256)
     for att in msg.attachments:
         blobs.put(att.data, att.sha256)
@@ -114,7 +144,7 @@ def save_message(
         why = {"route": decision.reason, "thread": match.reason}
         _add_message(record, mailbox, delivery, raw, raw_sha256, msg, archive, why)
         Participant.objects.bulk_create(
-            [Participant(record=record, address=a) for a in _participants(msg, own_addresses())],
+            [Participant(record=record, address=a) for a in _participants(msg, context.own_addresses)],
             ignore_conflicts=True,
         )
     return Stored(record.number, match.record is None, delivery.pk)
