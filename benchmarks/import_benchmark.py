@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from mailgen import generate  # noqa: E402
-
 from tests.support.dovecot import DovecotServer  # noqa: E402
 
 REFERENCE = r"""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from tests.support.builders import mail
 
 from postroom.mailboxes.models import Mailbox
 from postroom.pipeline.ingest import ingest
 from postroom.records import blobs
 from postroom.records.models import Attachment, Record
-from tests.support.builders import mail
 
 pytestmark = pytest.mark.django_db
 

@@ -71,7 +71,7 @@ def test_acknowledge_changes_exactly_the_acknowledged_messages(
     settings_for: MakeSettings,
     action: str,
     left: int,
-    flags: list,
+    flags: list[set[str]],
 ) -> None:
     raws = load(dovecot, mailbox_folder, 3)
     with open_imap(settings_for()) as session:

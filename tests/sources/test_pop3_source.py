@@ -114,3 +114,17 @@ def test_new_uidvalidity_gives_new_keys(pop3_inbox: DovecotServer, settings_for:
     with open_pop3(settings_for("pop3")) as session:
         new = fetch_all(session)
     assert set(new).isdisjoint(old) and list(new.values()) == raws
+
+
+def test_mail_removed_by_another_client_yields_nothing_and_the_session_goes_on(
+    pop3_inbox: DovecotServer, settings_for: MakeSettings
+) -> None:
+    raws = load(pop3_inbox, 2)
+    with open_pop3(settings_for("pop3")) as session:
+        keys = [r.key for r in session.list_messages()]
+        pop3_inbox.clear("INBOX")  # e.g. a person reading the same account by IMAP deletes everything
+        assert list(session.fetch(keys)) == []
+        session.acknowledge(keys, "delete")
+    pop3_inbox.append(raws, folder="INBOX")
+    with open_pop3(settings_for("pop3")) as session:
+        assert list(fetch_all(session).values()) == raws

@@ -9,6 +9,7 @@ from postroom.sources import registry
 from postroom.sources.imap import ImapSession
 from postroom.sources.pop3 import Pop3Session
 from tests.sources.conftest import MakeSettings
+from tests.support.dovecot import DovecotServer
 
 
 def test_each_kind_declares_its_usual_ports() -> None:
@@ -55,8 +56,8 @@ def test_an_unknown_protocol_names_the_known_ones() -> None:
 @pytest.mark.dovecot
 @pytest.mark.parametrize(("protocol", "session_type"), [("imap", ImapSession), ("pop3", Pop3Session)])
 def test_open_session_opens_the_declared_kind(
-    settings_for: MakeSettings, protocol: str, session_type: type
+    pop3_inbox: DovecotServer, settings_for: MakeSettings, protocol: str, session_type: type
 ) -> None:
     with registry.open_session(settings_for(protocol, "ssl"), readonly=True) as session:
         assert isinstance(session, session_type)
-        assert session.list_messages() is not None
+        assert session.list_messages() == []  # this test's IMAP folder and the POP3 INBOX are empty

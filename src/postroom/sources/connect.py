@@ -168,3 +168,14 @@ def quietly(action: Callable[[], T]) -> T | None:
         return action()
     except (*TRANSPORT_ERRORS, imaplib.IMAP4.error):
         return None
+
+
+def text_of(value: object) -> str:
+    """A server's answer (bytes, a list of them, an exception) as readable text for messages and logs."""
+    if isinstance(value, BaseException):
+        value = value.args[0] if value.args else ""
+    if isinstance(value, list):
+        value = b" ".join(v if isinstance(v, bytes) else str(v).encode() for v in value if v is not None)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace").strip()
+    return str(value).strip()

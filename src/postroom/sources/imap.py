@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import imaplib
 import logging
-import re
 import socket
 from collections.abc import Iterator
 
 from postroom.core.errors import ConfigError, ConnectionStepError, TransientError
 from postroom.sources.base import CheckReport, FetchedMessage, RemoteMessage, ServerSettings
-from postroom.sources.connect import greet, open_socket, quietly, start_tls, transient
-from postroom.sources.imap_names import parse_list, quote
-from postroom.sources.imap_wire import batches, parse_bodies, parse_listing, sequence_set, text_of
+from postroom.sources.connect import greet, open_socket, quietly, start_tls, text_of, transient
+from postroom.sources.imap_names import parse_list, quote, quote_string
+from postroom.sources.imap_wire import batches, parse_bodies, parse_listing, sequence_set
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +40,10 @@ def open_imap(settings: ServerSettings, readonly: bool = False) -> ImapSession:
     sock = open_socket(settings, PORTS)
     client = greet(settings, PORTS, sock, lambda: _Client(sock, settings.host, settings.port))
     try:
-        if settings.security == "starttls":
-            start_tls(settings, PORTS, "STARTTLS" in client.capabilities, client.starttls)
-        _login(client, settings)
+        with transient("IMAP login"):
+            if settings.security == "starttls":
+                start_tls(settings, PORTS, "STARTTLS" in client.capabilities, client.starttls)
+            _login(client, settings)
         return ImapSession(client, settings, readonly)
     except BaseException:
         quietly(client.shutdown)
@@ -51,22 +51,14 @@ def open_imap(settings: ServerSettings, readonly: bool = False) -> ImapSession:
 
 
 def _login(client: imaplib.IMAP4, settings: ServerSettings) -> None:
-    with transient("IMAP login"):
-        try:
-            # imaplib quotes the password but sends the user name as it is given
-            client.login(quote_string(settings.username), settings.password)
-        except imaplib.IMAP4.abort:
-            raise
-        except imaplib.IMAP4.error as exc:
-            raise ConnectionStepError(
-                "login",
-                f"{settings.username!r} was refused: {text_of(exc)}",
-                "check the username and password",
-            ) from exc
-
-
-def quote_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    try:
+        # imaplib quotes the password but sends the user name as it is given
+        client.login(quote_string(settings.username), settings.password)
+    except imaplib.IMAP4.abort:
+        raise  # a lost connection, made transient by the caller
+    except imaplib.IMAP4.error as exc:
+        detail = f"{settings.username!r} was refused: {text_of(exc)}"
+        raise ConnectionStepError("login", detail, "check the username and password") from exc
 
 
 class ImapSession:
@@ -95,8 +87,11 @@ class ImapSession:
                 "folder", f"cannot open folder {folder!r}: {text_of(data)}", self._folder_hint()
             )
         self.message_count = int(data[-1] or 0)
-        self.uidvalidity = _code(self._client, "UIDVALIDITY")
-        self.uidnext = _code(self._client, "UIDNEXT")
+        uidvalidity = _code(self._client, "UIDVALIDITY")
+        if uidvalidity is None:
+            raise TransientError(f"no UIDVALIDITY for folder {folder!r}: no key of it would be stable")
+        self.uidvalidity = uidvalidity
+        self.uidnext = _code(self._client, "UIDNEXT")  # informative only; some servers leave it out
         self._prefix = f"imap:{self.uidvalidity}:"
 
     def _folder_hint(self) -> str:
@@ -244,10 +239,8 @@ def _capabilities(client: imaplib.IMAP4) -> tuple[str, ...]:
     return tuple(text_of(data[-1]).upper().split())
 
 
-def _code(client: imaplib.IMAP4, name: str) -> int:
+def _code(client: imaplib.IMAP4, name: str) -> int | None:
     """A number from a response code of SELECT ([UIDVALIDITY 123], [UIDNEXT 45])."""
     _, values = client.response(name)
     value = values[-1] if values else None
-    if not value or not re.fullmatch(rb"\d+", value):
-        raise TransientError(f"the server sent no {name} for the folder")
-    return int(value)
+    return int(value) if isinstance(value, bytes) and value.isdigit() else None

@@ -43,8 +43,11 @@ def decode_name(wire: str) -> str:
 
 def quote(name: str) -> str:
     """The folder as an IMAP quoted string (imaplib sends arguments exactly as given)."""
-    wire = encode_name(name)
-    return '"' + wire.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return quote_string(encode_name(name))
+
+
+def quote_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def parse_list(data: Sequence[bytes | tuple[bytes, bytes] | None]) -> list[str]:

@@ -90,14 +90,3 @@ def _date(value: bytes) -> datetime | None:
         return datetime.strptime(value.decode().strip(), "%d-%b-%Y %H:%M:%S %z")
     except ValueError:
         return None
-
-
-def text_of(value: object) -> str:
-    """A server's answer (bytes, a list of them, an exception) as readable text for messages and logs."""
-    if isinstance(value, BaseException):
-        value = value.args[0] if value.args else ""
-    if isinstance(value, list):
-        value = b" ".join(v if isinstance(v, bytes) else str(v).encode() for v in value if v is not None)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace").strip()
-    return str(value).strip()

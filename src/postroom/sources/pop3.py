@@ -5,16 +5,24 @@ from __future__ import annotations
 import logging
 import poplib
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import NoReturn
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import NoReturn, TypeVar
 
 from postroom.core.errors import ConfigError, ConnectionStepError, TransientError
 from postroom.sources.base import CheckReport, FetchedMessage, RemoteMessage, ServerSettings
-from postroom.sources.connect import TRANSPORT_ERRORS, greet, open_socket, quietly, start_tls
-from postroom.sources.imap_wire import text_of
+from postroom.sources.connect import (
+    TRANSPORT_ERRORS,
+    greet,
+    open_socket,
+    quietly,
+    start_tls,
+    text_of,
+    transient,
+)
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PORTS = {"ssl": 995, "starttls": 110, "none": 110}
 
@@ -41,14 +49,15 @@ def open_pop3(settings: ServerSettings, readonly: bool = False) -> Pop3Session:
     sock = open_socket(settings, PORTS)
     client = greet(settings, PORTS, sock, lambda: _Client(sock, settings.host, settings.port))
     try:
-        capabilities = _capabilities(client)
-        if settings.security == "starttls":
-            start_tls(settings, PORTS, "STLS" in capabilities, client.stls)
-            capabilities = _capabilities(client)  # may differ once the connection is private
-        _login(client, settings)
+        with transient("POP3 login"):
+            capabilities = _capabilities(client)
+            if settings.security == "starttls":
+                start_tls(settings, PORTS, "STLS" in capabilities, client.stls)
+                capabilities = _capabilities(client)  # may differ once the connection is private
+            _login(client, settings)
         return Pop3Session(client, settings, readonly, capabilities)
     except BaseException:
-        sock.close()
+        client.close()
         raise
 
 
@@ -67,7 +76,7 @@ def _login(client: poplib.POP3, settings: ServerSettings) -> None:
         client.pass_(settings.password)
     except poplib.error_proto as exc:
         if not _server_said_no(exc):
-            raise TransientError(f"POP3 login: connection lost ({exc})") from exc
+            raise  # a lost connection, made transient by the caller
         detail = f"{settings.username!r} was refused: {text_of(exc)}"
         raise ConnectionStepError("login", detail, "check the username and password") from exc
 
@@ -98,26 +107,31 @@ class Pop3Session:
         self._numbers: dict[str, int] = {}  # UIDL -> message number in this session
         self._deleted: set[int] = set()
         self._broken = False
-        with self._guard("POP3 STAT"):
-            self.message_count, self.octets = client.stat()
+        self.message_count, self.octets = self._call("STAT", client.stat) or (0, 0)
 
-    @contextmanager
-    def _guard(self, what: str) -> Iterator[None]:
+    def _call(self, what: str, command: Callable[[], T]) -> T | None:
+        """One command. None when the server answered "-ERR" (the connection is still sound); when the
+        connection was lost, TransientError, and the session remembers it cannot QUIT any more."""
         try:
-            yield
+            return command()
+        except poplib.error_proto as exc:
+            if not _server_said_no(exc):
+                self._lost(what, exc)
+            log.warning("%s: POP3 %s refused: %s", self.settings.host, what, text_of(exc))
+            return None
         except TRANSPORT_ERRORS as exc:
             self._lost(what, exc)
 
     def _lost(self, what: str, exc: Exception) -> NoReturn:
-        """A lost connection becomes TransientError, and the session remembers it cannot QUIT any more."""
         self._broken = True
-        raise TransientError(f"{what}: connection lost ({type(exc).__name__}: {exc})") from exc
+        raise TransientError(f"POP3 {what}: connection lost ({type(exc).__name__}: {exc})") from exc
 
     def list_messages(self) -> list[RemoteMessage]:
         """Every message in server order, with its size (POP3 gives no arrival date)."""
-        with self._guard("POP3 listing"):
-            _, uidl_lines, _ = self._client.uidl()
-            _, size_lines, _ = self._client.list()
+        uidl, sizes_answer = self._call("UIDL", self._client.uidl), self._call("LIST", self._client.list)
+        if uidl is None or sizes_answer is None:  # without UIDL no key would be stable
+            raise TransientError(f"{self.settings.host} refused to list messages (UIDL and LIST)")
+        uidl_lines, size_lines = uidl[1], sizes_answer[1]
         sizes = {number: int(size) for number, size in _pairs(size_lines)}
         self._numbers = {uidl: number for number, uidl in _pairs(uidl_lines)}
         self.message_count = len(self._numbers)
@@ -131,23 +145,9 @@ class Pop3Session:
             number = self._number_of(key)
             if number is None or number in self._deleted:
                 continue
-            raw = self._retr(number)
-            if raw is not None:
-                yield FetchedMessage(key, raw)
-
-    def _retr(self, number: int) -> bytes | None:
-        try:
-            _, lines, _ = self._client.retr(number)
-        except poplib.error_proto as exc:
-            if not _server_said_no(exc):
-                self._lost("POP3 fetch", exc)
-            # the server answered "-ERR": the connection is sound, only this message can't be had now
-            log.warning("%s: RETR %d refused: %s", self.settings.host, number, text_of(exc))
-            return None
-        except OSError as exc:
-            self._lost("POP3 fetch", exc)
-        # poplib hands back lines without CRLF and with dot-stuffing undone
-        return b"\r\n".join(lines) + b"\r\n"
+            answer = self._call(f"RETR {number}", partial(self._client.retr, number))
+            if answer is not None:  # poplib gives lines without CRLF, dot-stuffing undone
+                yield FetchedMessage(key, b"\r\n".join(answer[1]) + b"\r\n")
 
     def acknowledge(self, keys: list[str], action: str) -> None:
         """delete marks each message (committed at QUIT); keep and mark_seen do nothing, POP3 has no flags."""
@@ -163,9 +163,8 @@ class Pop3Session:
             number = self._number_of(key)
             if number is None or number in self._deleted:
                 continue
-            with self._guard("POP3 delete"):
-                self._client.dele(number)
-            self._deleted.add(number)
+            if self._call(f"DELE {number}", partial(self._client.dele, number)) is not None:
+                self._deleted.add(number)
 
     def _number_of(self, key: str) -> int | None:
         return self._numbers.get(key.removeprefix("pop3:")) if key.startswith("pop3:") else None
@@ -179,18 +178,20 @@ class Pop3Session:
 
     def __exit__(self, *exc: object) -> None:
         """QUIT commits the deletions (see the class). After a clean cycle a failed QUIT must be known."""
-        if self._broken:
-            self._client.close()
-            return
-        if exc and exc[0] is not None:
-            quietly(self._client.quit)
-            return
         try:
-            self._client.quit()
-        except TRANSPORT_ERRORS as exc:  # includes "-ERR": the server could not delete what was marked
-            raise TransientError(f"POP3 QUIT failed, deletions not committed: {text_of(exc)}") from exc
+            if self._broken:
+                return
+            if exc and exc[0] is not None:
+                quietly(self._client.quit)
+                return
+            try:
+                self._client.quit()
+            except TRANSPORT_ERRORS as error:  # includes "-ERR": the server could not delete what was marked
+                raise TransientError(
+                    f"POP3 QUIT failed, deletions not committed: {text_of(error)}"
+                ) from error
         finally:
-            self._client.close()
+            quietly(self._client.close)
 
 
 def _pairs(lines: list[bytes]) -> Iterator[tuple[int, str]]:

@@ -15,10 +15,8 @@ FORWARD_PREFIXES = (
     "fwd", "fw", "wg", "tr", "enc", "doorst", "rv", "vb", "i", "pd", "fs", "vl", "πρθ", "转发", "転送",
 )  # fmt: skip
 
-_PREFIX = re.compile(
-    r"^\s*(?P<word>[^\W\d_]{1,8}\.?)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*",
-    re.UNICODE,
-)
+# The colon may be the full-width one (U+FF1A) that CJK mail clients write.
+_PREFIX = re.compile(r"^\s*(?P<word>[^\W\d_]{1,8}\.?)\s*(?:\[\d+\]|\(\d+\))?\s*[:\uff1a]\s*", re.UNICODE)
 _BARE_REFERENCE = re.compile(r"(?<![\w&#])#(\d{1,12})\b")
 
 
