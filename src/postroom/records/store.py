@@ -13,6 +13,7 @@ from postroom.mail.message import Address, ParsedMessage
 from postroom.mailboxes import settings as site_settings
 from postroom.mailboxes.models import Delivery, DeliveryStatus, Mailbox
 from postroom.records import blobs
+from postroom.records.inserts import insert
 from postroom.records.models import Attachment, Direction, Message, Participant, Record
 from postroom.routing.engine import RouteDecision
 from postroom.threads.resolve import ThreadLookups, ThreadMatch
@@ -41,7 +42,7 @@ def find_duplicate(mailbox: Mailbox, msg: ParsedMessage, raw_sha256: str) -> tup
         same_body = same_body.filter(message_id=msg.message_id)
     else:
         same_body = same_body.filter(raw_sha256=raw_sha256)
-    return next(iter(same_body.values_list("pk", "record_id")[:1]), None)
+    return next(iter(same_body.order_by().values_list("pk", "record_id")[:1]), None)
 
 
 def _participants(msg: ParsedMessage, own: frozenset[str]) -> set[str]:
@@ -130,93 +131,92 @@ def save_message(
         blobs.put(att.data, att.sha256)
     with transaction.atomic():
         if delivery is None:
-            delivery = Delivery.objects.create(
-                mailbox=mailbox,
-                source_key=key,
-                status=DeliveryStatus.STORED,
-                raw_sha256=raw_sha256,
-                raw_size=len(raw),
-            )
+            ledger = {"mailbox": mailbox.pk, "source_key": key, "status": DeliveryStatus.STORED}
+            [delivery_id] = insert(Delivery, [{**ledger, "raw_sha256": raw_sha256, "raw_size": len(raw)}])
         else:
-            delivery.status, delivery.reason = DeliveryStatus.STORED, ""
-            delivery.save(update_fields=["status", "reason", "updated"])
-        record = _record_for(mailbox, msg, decision, match, archive)
+            delivery_id = delivery.pk
+            Delivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.STORED, reason="")
+        number = _record_for(mailbox, msg, decision, match, archive)
         why = {"route": decision.reason, "thread": match.reason}
-        _add_message(record, mailbox, delivery, raw, raw_sha256, msg, archive, why)
-        Participant.objects.bulk_create(
-            [Participant(record=record, address=a) for a in _participants(msg, context.own_addresses)],
-            ignore_conflicts=True,
-        )
-    return Stored(record.number, match.record is None, delivery.pk)
+        _add_message(number, mailbox, delivery_id, raw, raw_sha256, msg, archive, why)
+        people = _participants(msg, context.own_addresses)
+        insert(Participant, [{"record": number, "address": a} for a in sorted(people)], ignore_conflicts=True)
+    return Stored(number, match.record is None, delivery_id)
 
 
 def _record_for(
     mailbox: Mailbox, msg: ParsedMessage, decision: RouteDecision, match: ThreadMatch, archive: bool
-) -> Record:
+) -> int:
     if match.record is not None:
         Record.objects.filter(number=match.record).update(message_count=F("message_count") + 1)
-        return Record.objects.get(number=match.record)
-    return Record.objects.create(
-        kind=decision.kind,
-        subject=msg.subject,
-        requester_name=msg.from_.name if msg.from_ else "",
-        requester_address=msg.from_.address if msg.from_ else "",
-        mailbox=mailbox,
-        message_count=1,
-        archive=archive,
-        named_reference=match.named_reference,
+        return match.record
+    [number] = insert(
+        Record,
+        [
+            {
+                "kind": decision.kind,
+                "subject": msg.subject,
+                "requester_name": msg.from_.name if msg.from_ else "",
+                "requester_address": msg.from_.address if msg.from_ else "",
+                "mailbox": mailbox.pk,
+                "message_count": 1,
+                "archive": archive,
+                "named_reference": match.named_reference,
+            }
+        ],
     )
+    return number
 
 
 def _add_message(
-    record: Record,
+    record: int,
     mailbox: Mailbox,
-    delivery: Delivery,
+    delivery_id: int,
     raw: bytes,
     raw_sha256: str,
     msg: ParsedMessage,
     archive: bool,
     why: dict[str, str],
-) -> Message:
-    message = Message.objects.create(
-        record=record,
-        mailbox=mailbox,
-        delivery=delivery,
-        direction=Direction.INBOUND,
-        message_id=msg.message_id or "",
-        in_reply_to=msg.in_reply_to or "",
-        references="\n".join(msg.references),
-        subject=msg.subject,
-        from_name=msg.from_.name if msg.from_ else "",
-        from_address=msg.from_.address if msg.from_ else "",
-        to=[a.as_dict() for a in msg.to],
-        cc=[a.as_dict() for a in msg.cc],
-        reply_to=[a.as_dict() for a in msg.reply_to],
-        date=msg.date,
-        text=msg.text,
-        html=msg.html or "",
-        raw_sha256=raw_sha256,
-        raw_size=len(raw),
-        body_sha256=msg.body_sha256,
-        auto_submitted=msg.auto_submitted,
-        bounce=msg.bounce,
-        archive=archive,
-        defects=list(msg.defects),
-        explanation=why,
-    )
-    Attachment.objects.bulk_create(
-        [
-            Attachment(
-                message=message,
-                filename=a.filename,
-                content_type=a.content_type,
-                size=a.size,
-                sha256=a.sha256,
-                inline=a.inline,
-                content_id=a.content_id or "",
-                subject=a.subject or "",
-            )
-            for a in msg.attachments
-        ]
-    )
-    return message
+) -> int:
+    row = {
+        "record": record,
+        "mailbox": mailbox.pk,
+        "delivery": delivery_id,
+        "direction": Direction.INBOUND,
+        "message_id": msg.message_id or "",
+        "in_reply_to": msg.in_reply_to or "",
+        "references": "\n".join(msg.references),
+        "subject": msg.subject,
+        "from_name": msg.from_.name if msg.from_ else "",
+        "from_address": msg.from_.address if msg.from_ else "",
+        "to": [a.as_dict() for a in msg.to],
+        "cc": [a.as_dict() for a in msg.cc],
+        "reply_to": [a.as_dict() for a in msg.reply_to],
+        "date": msg.date,
+        "text": msg.text,
+        "html": msg.html or "",
+        "raw_sha256": raw_sha256,
+        "raw_size": len(raw),
+        "body_sha256": msg.body_sha256,
+        "auto_submitted": msg.auto_submitted,
+        "bounce": msg.bounce,
+        "archive": archive,
+        "defects": list(msg.defects),
+        "explanation": why,
+    }
+    [message_id] = insert(Message, [row])
+    attachments = [
+        {
+            "message": message_id,
+            "filename": a.filename,
+            "content_type": a.content_type,
+            "size": a.size,
+            "sha256": a.sha256,
+            "inline": a.inline,
+            "content_id": a.content_id or "",
+            "subject": a.subject or "",
+        }
+        for a in msg.attachments
+    ]
+    insert(Attachment, attachments)
+    return message_id
