@@ -9,6 +9,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+_made_dirs: set[Path] = set()
+
 
 def blob_path(sha256: str) -> Path:
     return Path(settings.BLOB_DIR) / sha256[:2] / sha256[2:4] / sha256
@@ -25,7 +27,9 @@ def put(data: bytes | memoryview, sha256: str | None = None) -> str:
     path = blob_path(digest)
     if path.exists():
         return digest
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.parent not in _made_dirs:  # 65,536 folders at most: remember them instead of asking each time
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _made_dirs.add(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as f:

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from postroom.mail.message import Address, ParsedMessage
@@ -36,13 +36,16 @@ def known_delivery(mailbox: Mailbox, key: str) -> Delivery | None:
 
 def find_duplicate(mailbox: Mailbox, msg: ParsedMessage, raw_sha256: str) -> tuple[int, int] | None:
     """The same mail already stored in this mailbox (same Message-ID and body, or the same raw bytes):
-    its (message id, record number)."""
-    same_body = Message.objects.filter(mailbox=mailbox, body_sha256=msg.body_sha256)
-    if msg.message_id:
-        same_body = same_body.filter(message_id=msg.message_id)
-    else:
-        same_body = same_body.filter(raw_sha256=raw_sha256)
-    return next(iter(same_body.order_by().values_list("pk", "record_id")[:1]), None)
+    its (message id, record number). Hand-written: it runs once per imported message."""
+    same = ("message_id", msg.message_id) if msg.message_id else ("raw_sha256", raw_sha256)
+    sql = (
+        f"SELECT id, record_id FROM {Message._meta.db_table} "
+        f"WHERE mailbox_id = %s AND body_sha256 = %s AND {same[0]} = %s LIMIT 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [mailbox.pk, msg.body_sha256, same[1]])
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
 
 
 def _participants(msg: ParsedMessage, own: frozenset[str]) -> set[str]:
