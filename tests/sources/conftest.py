@@ -22,6 +22,17 @@ def raw_mail(n: int, body_lines: int = 3) -> bytes:
     return mail(subject=f"mail {n}", body=body).replace(b"\n", b"\r\n")
 
 
+ODD_MAILS = {
+    "first line starts with a dot": b".X-Odd: yes\r\nSubject: dot\r\n\r\nbody\r\n",
+    "a line that is a lone dot": b"Subject: lone dot\r\n\r\nabove\r\n.\r\nbelow\r\n",
+    "a megabyte without blank lines": b"Subject: big\r\n\r\n"
+    + b"x" * 998
+    + b"\r\n"
+    + b"y" * 1_000_000
+    + b"\r\n",
+}
+
+
 @pytest.fixture
 def settings_for(dovecot: DovecotServer, mailbox_folder: str) -> MakeSettings:
     """ServerSettings for the suite's Dovecot: IMAP reads this test's own folder, POP3 the INBOX."""

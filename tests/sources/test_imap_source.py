@@ -9,7 +9,7 @@ import pytest
 from postroom.core.errors import ConfigError, TransientError
 from postroom.sources.imap import ImapSession, open_imap
 from postroom.sources.imap_names import encode_name
-from tests.sources.conftest import MakeSettings, raw_mail
+from tests.sources.conftest import ODD_MAILS, MakeSettings, raw_mail
 from tests.support.cutproxy import CutProxy
 from tests.support.dovecot import DovecotServer
 
@@ -39,6 +39,14 @@ def test_list_and_fetch_give_the_appended_bytes_and_leave_them_unseen(
     assert [r.size for r in listed] == [len(raw) for raw in raws]
     assert all(r.internal_date is not None for r in listed)
     assert dovecot.flags(mailbox_folder) == [set(), set(), set()]
+
+
+def test_odd_mails_come_back_byte_for_byte(
+    dovecot: DovecotServer, mailbox_folder: str, settings_for: MakeSettings
+) -> None:
+    dovecot.append(ODD_MAILS.values(), folder=mailbox_folder)
+    with open_imap(settings_for()) as session:
+        assert list(fetch_all(session).values()) == list(ODD_MAILS.values())
 
 
 def test_fetch_keeps_the_order_asked_and_skips_vanished_and_foreign_keys(

@@ -8,7 +8,7 @@ import pytest
 
 from postroom.core.errors import ConfigError, TransientError
 from postroom.sources.pop3 import Pop3Session, open_pop3
-from tests.sources.conftest import MakeSettings, raw_mail
+from tests.sources.conftest import ODD_MAILS, MakeSettings, raw_mail
 from tests.support.cutproxy import CutProxy
 from tests.support.dovecot import DovecotServer
 
@@ -36,6 +36,12 @@ def test_list_and_fetch_give_the_appended_bytes(
     assert all(r.key.startswith("pop3:") and len(r.key) == len("pop3:") + 16 for r in listed)
     assert [m.raw for m in fetched] == raws[::-1]  # dot-stuffed lines come back as they were
     assert [r.size for r in listed] == [len(raw) for raw in raws]
+
+
+def test_odd_mails_come_back_byte_for_byte(pop3_inbox: DovecotServer, settings_for: MakeSettings) -> None:
+    pop3_inbox.append(ODD_MAILS.values(), folder="INBOX")
+    with open_pop3(settings_for("pop3")) as session:
+        assert list(fetch_all(session).values()) == list(ODD_MAILS.values())
 
 
 def test_delete_is_committed_at_quit(pop3_inbox: DovecotServer, settings_for: MakeSettings) -> None:
