@@ -78,3 +78,17 @@ def test_failed_mail_is_reprocessed_from_its_raw_copy(
     assert Delivery.objects.get().status == DeliveryStatus.STORED
     cycle(mailbox)  # the next cycle applies the after-import action it had held back
     assert dovecot.count(mailbox_folder) == 0 and Record.objects.get().subject == "later"
+
+
+def test_stored_mail_still_on_the_server_is_acknowledged_again(
+    dovecot: Any, mailbox_folder: str, make_mailbox: MakeMailbox
+) -> None:
+    """An acknowledgement the server lost (a POP3 QUIT that never arrived), or keep switched to delete."""
+    mailbox = make_mailbox(after_import="keep")
+    dovecot.append([mail(subject="kept")], folder=mailbox_folder)
+    cycle(mailbox)
+    assert Delivery.objects.get().acknowledged and dovecot.count(mailbox_folder) == 1
+    mailbox.after_import = "delete"
+    mailbox.save()
+    again = cycle(mailbox)
+    assert (again.fetched, dovecot.count(mailbox_folder), Record.objects.count()) == (0, 0, 1)

@@ -35,7 +35,8 @@ class DovecotServer:
 
     def __init__(self, workdir: Path | None = None) -> None:
         self._owns_workdir = workdir is None
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="pd"))
+        # /tmp rather than $TMPDIR: Dovecot's unix sockets live in here and their paths must stay short
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="pd", dir="/tmp"))
         self.ports: dict[str, int] = {}
         self.ca_file = self.workdir / "ca.pem"
         self.config_file = self.workdir / "dovecot.conf"
@@ -70,14 +71,7 @@ class DovecotServer:
 
     def stop(self) -> None:
         atexit.unregister(self.stop)
-        if self._process is not None:
-            self._process.terminate()  # the master stops its children on SIGTERM
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-            self._process = None
+        self._end_process()
         if self._owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -96,6 +90,8 @@ class DovecotServer:
         return "\n".join(text.splitlines()[-lines:])
 
     def _prepare(self) -> None:
+        if len(str(self.workdir / "run" / "login" / "imap-login-xxxxxx")) > 100:
+            raise RuntimeError(f"workdir {self.workdir} is too long for Dovecot's unix sockets (108 bytes)")
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.workdir.chmod(0o755)  # the mail processes run as the mail owner and must get through
         for name in ("run", "state", "mail"):
@@ -121,16 +117,20 @@ class DovecotServer:
         deadline = time.monotonic() + timeout
         while not all(self._accepts(port) for port in self.ports.values()):
             if self._process.poll() is not None or time.monotonic() > deadline:
-                self._kill()
+                self._end_process()
                 raise RuntimeError(f"the test Dovecot did not start; its log ends:\n{self.log_tail()}")
             time.sleep(0.02)
 
-    def _kill(self) -> None:
-        if self._process is not None:
-            if self._process.poll() is None:
-                self._process.kill()
+    def _end_process(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()  # the master stops its children on SIGTERM
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
             self._process.wait()
-            self._process = None
+        self._process = None
 
     def _accepts(self, port: int) -> bool:
         try:

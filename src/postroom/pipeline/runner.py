@@ -153,14 +153,21 @@ def _import(mailbox: Mailbox, session: Session, hooks: Hooks, result: CycleResul
 def _retry_acknowledgements(
     mailbox: Mailbox, ledger: dict[str, tuple[str, bool]], acks: _Acknowledger
 ) -> None:
-    """A crash after commit but before the server was told: tell it now (the mail is not imported again)."""
+    """Stored mail still on the server: tell the server now (it is not imported again).
+
+    That happens after a crash between commit and acknowledgement, or when the server did not keep an
+    acknowledgement (a POP3 session whose QUIT never arrived undoes its deletions). With delete or move,
+    anything stored that is still listed is acknowledged again; with keep or mark_seen, only what was
+    never acknowledged.
+    """
+    removes = mailbox.after_import == "delete" or mailbox.after_import.startswith("move:")
     for key, (status, acked) in ledger.items():
-        if acked or status == DeliveryStatus.SKIPPED:
+        if status == DeliveryStatus.SKIPPED:
             continue
         if status == DeliveryStatus.FAILED:
-            if mailbox.on_failure != "keep":
+            if not acked and mailbox.on_failure != "keep":
                 acks.add(key, mailbox.on_failure)
-        else:
+        elif removes or not acked:
             acks.add(key, mailbox.after_import)
 
 

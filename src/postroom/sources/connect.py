@@ -51,7 +51,7 @@ def open_socket(settings: ServerSettings, ports: Mapping[str, int]) -> socket.so
 
 
 def wrap_tls(sock: socket.socket, settings: ServerSettings, hint: str) -> ssl.SSLSocket:
-    """Handshake on an open socket (ssl, or after STARTTLS/STLS), naming "certificate" or "tls" on failure."""
+    """Handshake on a fresh socket (security "ssl"), naming "certificate" or "tls" on failure."""
     context = tls_context(settings.ca_file)
     try:
         return context.wrap_socket(sock, server_hostname=settings.host)
