@@ -92,3 +92,14 @@ def test_stored_mail_still_on_the_server_is_acknowledged_again(
     mailbox.save()
     again = cycle(mailbox)
     assert (again.fetched, dovecot.count(mailbox_folder), Record.objects.count()) == (0, 0, 1)
+
+
+def test_on_failure_move_puts_failed_mail_aside(
+    dovecot: Any, mailbox_folder: str, make_mailbox: MakeMailbox
+) -> None:
+    quarantine = f"{mailbox_folder}-failed"
+    dovecot.append([b"\x00\x01 not a mail \xff", mail(subject="fine")], folder=mailbox_folder)
+    result = cycle(make_mailbox(on_failure=f"move:{quarantine}"))
+    assert (result.new_records, result.failed) == (1, 1)
+    assert (dovecot.count(mailbox_folder), dovecot.count(quarantine)) == (0, 1)
+    assert Delivery.objects.get(status=DeliveryStatus.FAILED).acknowledged
