@@ -21,7 +21,7 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     from postroom.mailboxes.models import Mailbox
     from postroom.pipeline.ingest import ingest
-    from postroom.records import blobs
+    from postroom.records import durability
 
     raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     mailbox = Mailbox.objects.filter(name=args.mailbox).first()
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         # The same bytes piped twice are one delivery: the key is their hash.
         outcome = ingest(mailbox, "pipe:" + hashlib.sha256(raw).hexdigest(), raw)
-        blobs.durability_barrier()  # the mail server deletes its copy once we exit 0
+        durability.barrier()  # the mail server deletes its copy once we exit 0
     except Exception as exc:  # whatever went wrong, the mail server keeps the message and retries
         print(f"postroom: could not store the message, try again later: {exc}", file=sys.stderr)
         return EX_TEMPFAIL

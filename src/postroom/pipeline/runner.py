@@ -15,7 +15,7 @@ from postroom.mailboxes.server import server_settings
 from postroom.pipeline.backfill import BackfillPlan, plan_backfill
 from postroom.pipeline.ingest import Outcome, ingest
 from postroom.pipeline.prefetch import Prefetcher
-from postroom.records import blobs, store
+from postroom.records import durability, store
 from postroom.sources.base import Session
 from postroom.sources.registry import open_session
 
@@ -77,7 +77,7 @@ class _Acknowledger:
         self.last = time.monotonic()
         if not self.by_action:
             return
-        blobs.durability_barrier()
+        durability.barrier()
         for action, keys in self.by_action.items():
             if action != "keep":
                 with self.lock:
@@ -105,7 +105,7 @@ def run_cycle(mailbox: Mailbox, hooks: Hooks | None = None) -> CycleResult:
     result = CycleResult(mailbox.name)
     cycle = Cycle.objects.create(mailbox=mailbox, started=timezone.now())
     try:
-        with open_session(server_settings(mailbox)) as session:
+        with open_session(server_settings(mailbox)) as session, durability.relaxed_commits():
             _import(mailbox, session, hooks, result)
     except Exception as exc:
         result.error = str(exc) or type(exc).__name__

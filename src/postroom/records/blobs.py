@@ -20,7 +20,7 @@ def put(data: bytes | memoryview, sha256: str | None = None) -> str:
     """Store ``data`` unless the same content is there already; returns its sha256.
 
     Written to a temporary file and renamed, so a crash never leaves a half-written blob under its final
-    name. Not fsynced here: the runner calls :func:`durability_barrier` before it lets the server forget a
+    name. Not fsynced here: the runner calls `durability.barrier()` before it lets the server forget a
     message, which makes every blob and the database durable at once instead of once per file.
     """
     digest = sha256 or hashlib.sha256(data).hexdigest()
@@ -43,8 +43,3 @@ def put(data: bytes | memoryview, sha256: str | None = None) -> str:
 
 def read(sha256: str) -> bytes:
     return blob_path(sha256).read_bytes()
-
-
-def durability_barrier() -> None:
-    """Flush every written file (blobs and the SQLite database) to disk before the server deletes mail."""
-    os.sync()
