@@ -62,12 +62,12 @@ def test_backfill_all_marks_existing_mail_archive(
 def test_failed_mail_is_reprocessed_from_its_raw_copy(
     dovecot: Any, mailbox_folder: str, make_mailbox: MakeMailbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from postroom.pipeline import ingest
+    from postroom.pipeline import prepare
 
     def broken_parser(raw: bytes) -> Any:
         raise ValueError("parser bug")
 
-    monkeypatch.setattr(ingest, "parse_message", broken_parser)
+    monkeypatch.setattr(prepare, "parse_message", broken_parser)  # a cycle of one parses in-process
     mailbox = make_mailbox(after_import="delete")
     dovecot.append([mail(subject="later")], folder=mailbox_folder)
     assert cycle(mailbox).failed == 1

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from django.db import DatabaseError, IntegrityError
 
 from postroom.core.errors import TransientError
-from postroom.mail.parse import parse_message
 from postroom.mailboxes.models import Delivery, DeliveryStatus, Mailbox
+from postroom.pipeline.prepare import Prepared, prepare
 from postroom.records import store
 from postroom.routing.engine import MailboxDefaults, route
 from postroom.threads.resolve import resolve_thread
@@ -39,51 +39,46 @@ def ingest(
     *,
     archive: bool = False,
     context: store.MailboxContext | None = None,
-    key_is_new: bool = False,
 ) -> Outcome:
-    """Import one message. A cycle passes its ``context`` (read once) and ``key_is_new`` when it has
-    already checked the ledger for the whole listing."""
-    if not key_is_new:
-        known = store.known_delivery(mailbox, key)
-        if known is not None:
-            return Outcome(
-                "known" if known.status != DeliveryStatus.FAILED else "failed", reason=known.reason
-            )
-    return _ingest_new(context or store.context_for(mailbox), key, raw, archive=archive)
+    """Import one message from its raw bytes (a pipe, a test, a cycle without a worker pool)."""
+    known = store.known_delivery(mailbox, key)
+    if known is not None:
+        return Outcome("known" if known.status != DeliveryStatus.FAILED else "failed", reason=known.reason)
+    return ingest_prepared(context or store.context_for(mailbox), key, prepare(raw), archive=archive)
 
 
 def reprocess(delivery: Delivery, raw: bytes) -> Outcome:
     """Try a failed message again, in place of its failed ledger entry."""
     context = store.context_for(delivery.mailbox)
-    return _ingest_new(context, delivery.source_key, raw, delivery=delivery)
+    return ingest_prepared(context, delivery.source_key, prepare(raw), delivery=delivery)
 
 
-def _ingest_new(
+def ingest_prepared(
     context: store.MailboxContext,
     key: str,
-    raw: bytes,
+    prepared: Prepared,
     *,
     archive: bool = False,
     delivery: Delivery | None = None,
 ) -> Outcome:
+    """Route, thread and store a prepared message whose key is not in the ledger yet (a cycle checks the
+    whole listing at once; ``ingest`` checks one key)."""
     mailbox = context.mailbox
-    raw_sha256 = store.sha256_of(raw)
-    try:
-        msg = parse_message(raw)
-    except Exception as exc:  # a parser bug or hopeless input: keep the mail raw, never drop it
-        return _failed(mailbox, key, raw, raw_sha256, f"could not parse: {type(exc).__name__}: {exc}")
-    duplicate = store.find_duplicate(mailbox, msg, raw_sha256)
+    msg = prepared.message
+    if msg is None:
+        return _failed(mailbox, key, prepared, prepared.error)
+    duplicate = store.find_duplicate(mailbox, msg, prepared.raw.sha256)
     if duplicate is not None:
         message_id, record = duplicate
         why = f"same as message {message_id}"
-        store.save_delivery(mailbox, key, DeliveryStatus.DUPLICATE, raw, why, raw_sha256)
+        store.save_delivery(mailbox, key, DeliveryStatus.DUPLICATE, prepared.raw, why)
         return Outcome("duplicate", record, f"already stored on record {record}")
     decision = route(msg, MailboxDefaults(mailbox.name, mailbox.record_kind))
     match = resolve_thread(
         msg, context.lookups, context.reference_format, mailbox.subject_reference_from_anyone
     )
     try:
-        stored = store.save_message(context, key, raw, raw_sha256, msg, decision, match, archive, delivery)
+        stored = store.save_message(context, key, prepared.raw, msg, decision, match, archive, delivery)
     except IntegrityError:
         # Another worker stored the same key between our check and our insert: it is imported once.
         if store.known_delivery(mailbox, key) is not None:
@@ -93,14 +88,14 @@ def _ingest_new(
         raise TransientError(f"database: {exc}") from exc
     except Exception as exc:
         log.exception("could not store %s from %s", key, mailbox.name)
-        return _failed(mailbox, key, raw, raw_sha256, f"could not store: {type(exc).__name__}: {exc}")
+        return _failed(mailbox, key, prepared, f"could not store: {type(exc).__name__}: {exc}")
     return Outcome("new" if stored.opened else "added", stored.record)
 
 
-def _failed(mailbox: Mailbox, key: str, raw: bytes, raw_sha256: str, reason: str) -> Outcome:
+def _failed(mailbox: Mailbox, key: str, prepared: Prepared, reason: str) -> Outcome:
     log.warning("%s: %s kept as failed: %s", mailbox.name, key, reason)
     try:
-        store.save_delivery(mailbox, key, DeliveryStatus.FAILED, raw, reason, raw_sha256)
+        store.save_delivery(mailbox, key, DeliveryStatus.FAILED, prepared.raw, reason)
     except DatabaseError as exc:
         raise TransientError(f"database: {exc}") from exc
     return Outcome("failed", reason=reason)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -18,8 +18,15 @@ class Prefetcher(Iterator[T]):
     commands (acknowledgements) on the same connection between two fetch batches.
     """
 
-    def __init__(self, source: Iterator[T], lock: threading.Lock, depth: int = 150) -> None:
+    def __init__(
+        self,
+        source: Iterator[T],
+        lock: threading.Lock,
+        depth: int = 150,
+        on_wait: Callable[[], None] = lambda: None,
+    ) -> None:
         self._source = source
+        self._on_wait = on_wait  # called when the consumer would block (the runner commits then)
         self._lock = lock
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
@@ -48,7 +55,11 @@ class Prefetcher(Iterator[T]):
                 continue
 
     def __next__(self) -> T:
-        item = self._queue.get()
+        try:
+            item = self._queue.get_nowait()
+        except queue.Empty:
+            self._on_wait()
+            item = self._queue.get()
         if item is _DONE:
             raise StopIteration
         if isinstance(item, BaseException):

@@ -7,13 +7,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from django.conf import settings
 from django.utils import timezone
 
 from postroom.mailboxes.models import Cycle, Delivery, DeliveryStatus, Mailbox
 from postroom.mailboxes.server import server_settings
 from postroom.pipeline.backfill import BackfillPlan, plan_backfill
-from postroom.pipeline.ingest import Outcome, ingest
+from postroom.pipeline.batch import Batch
+from postroom.pipeline.ingest import Outcome, ingest_prepared
+from postroom.pipeline.parallel import pool_for
 from postroom.pipeline.prefetch import Prefetcher
 from postroom.records import durability, store
 from postroom.sources.base import Session
@@ -127,26 +131,32 @@ def _import(mailbox: Mailbox, session: Session, hooks: Hooks, result: CycleResul
     result.skipped = _skip(mailbox, plan)
     todo = [r.key for r in fresh if r.key not in plan.skip]
     hooks.on_total(len(todo))
-    fetcher: Prefetcher = Prefetcher(session.fetch(todo), lock)
     context = store.context_for(mailbox)
-    try:
-        for fetched in fetcher:
-            archive = fetched.key in plan.archive
-            outcome = ingest(
-                mailbox, fetched.key, fetched.raw, archive=archive, context=context, key_is_new=True
-            )
-            result.count(outcome)
-            hooks.on_message(outcome)
-            if outcome.safe_to_acknowledge:
-                acks.add(fetched.key, mailbox.after_import)
-            elif mailbox.on_failure != "keep":
-                acks.add(fetched.key, mailbox.on_failure)
-            if hooks.stop.is_set():
-                result.interrupted = True
-                break
-    finally:
-        fetcher.close()
-        acks.flush()
+
+    def committed(key: str, outcome: Outcome) -> None:
+        result.count(outcome)
+        hooks.on_message(outcome)
+        if outcome.safe_to_acknowledge:
+            acks.add(key, mailbox.after_import)
+        elif mailbox.on_failure != "keep":
+            acks.add(key, mailbox.on_failure)
+
+    batch: Batch[Outcome] = Batch(committed)
+    with pool_for(len(todo), Path(settings.BLOB_DIR)) as pool:
+        pool.start()  # before the fetch thread: workers are forked
+        fetcher: Prefetcher = Prefetcher(session.fetch(todo), lock, on_wait=batch.commit_if_idle)
+        try:
+            for key, prepared in pool.prepared(fetcher, on_wait=batch.commit_if_idle):
+                batch.open()
+                batch.stored(key, ingest_prepared(context, key, prepared, archive=key in plan.archive))
+                if hooks.stop.is_set():
+                    result.interrupted = True
+                    break
+            batch.commit()
+        finally:
+            batch.rollback()  # only when something above raised: that batch is imported by the next cycle
+            fetcher.close()
+            acks.flush()
     result.waiting = len(todo) - result.fetched
 
 

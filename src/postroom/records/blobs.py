@@ -2,41 +2,72 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-import tempfile
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 
-_made_dirs: set[Path] = set()
+_made_dirs: set[str] = set()
 
 
-def blob_path(sha256: str) -> Path:
-    return Path(settings.BLOB_DIR) / sha256[:2] / sha256[2:4] / sha256
+@dataclass(frozen=True, slots=True)
+class StoredRaw:
+    """A raw mail written to the blob store: what the database keeps of it."""
+
+    sha256: str
+    size: int
 
 
-def put(data: bytes | memoryview, sha256: str | None = None) -> str:
+def blob_path(sha256: str, root: Path | str | None = None) -> Path:
+    """Where a content lives; ``root`` defaults to the configured BLOB_DIR (a worker process passes it)."""
+    return Path(_path(sha256, root))
+
+
+def _path(sha256: str, root: Path | str | None) -> str:
+    base = os.fspath(root if root is not None else settings.BLOB_DIR)
+    return f"{base}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def put(data: bytes | memoryview, sha256: str | None = None, root: Path | str | None = None) -> str:
     """Store ``data`` unless the same content is there already; returns its sha256.
 
     Written to a temporary file and renamed, so a crash never leaves a half-written blob under its final
     name. Not fsynced here: the runner calls `durability.barrier()` before it lets the server forget a
-    message, which makes every blob and the database durable at once instead of once per file.
+    message, which makes every blob and the database durable at once instead of once per file. Plain
+    ``os`` calls on string paths: this runs for every mail and attachment, and pathlib and tempfile
+    cost more than the write of a small mail.
     """
     digest = sha256 or hashlib.sha256(data).hexdigest()
-    path = blob_path(digest)
-    if path.exists():
+    path = _path(digest, root)
+    if os.path.exists(path):
         return digest
-    if path.parent not in _made_dirs:  # 65,536 folders at most: remember them instead of asking each time
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _made_dirs.add(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    folder = os.path.dirname(path)
+    if folder not in _made_dirs:  # 65,536 folders at most: remember them instead of asking each time
+        os.makedirs(folder, exist_ok=True)
+        _made_dirs.add(folder)
+    # Unique to this process and thread; O_EXCL refuses a leftover of a crashed writer with the same name.
+    tmp = f"{folder}/.tmp-{os.getpid()}-{threading.get_ident()}-{digest[:16]}"
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        os.unlink(tmp)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        try:
+            with memoryview(data) as view:
+                written = 0
+                while written < len(view):
+                    written += os.write(fd, view[written:])
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
     return digest
 

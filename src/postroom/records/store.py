@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import F
+from django.utils import timezone
 
 from postroom.mail.message import Address, ParsedMessage
 from postroom.mailboxes import settings as site_settings
 from postroom.mailboxes.models import Delivery, DeliveryStatus, Mailbox
-from postroom.records import blobs
-from postroom.records.inserts import insert
+from postroom.records.blobs import StoredRaw
+from postroom.records.inserts import fetch, insert, table
 from postroom.records.models import Attachment, Direction, Message, Participant, Record
 from postroom.routing.engine import RouteDecision
 from postroom.threads.resolve import ThreadLookups, ThreadMatch
@@ -26,8 +25,6 @@ class Stored:
     delivery_id: int
 
 
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def known_delivery(mailbox: Mailbox, key: str) -> Delivery | None:
@@ -36,16 +33,14 @@ def known_delivery(mailbox: Mailbox, key: str) -> Delivery | None:
 
 def find_duplicate(mailbox: Mailbox, msg: ParsedMessage, raw_sha256: str) -> tuple[int, int] | None:
     """The same mail already stored in this mailbox (same Message-ID and body, or the same raw bytes):
-    its (message id, record number). Hand-written: it runs once per imported message."""
+    its (message id, record number)."""
     same = ("message_id", msg.message_id) if msg.message_id else ("raw_sha256", raw_sha256)
-    sql = (
-        f"SELECT id, record_id FROM {Message._meta.db_table} "
-        f"WHERE mailbox_id = %s AND body_sha256 = %s AND {same[0]} = %s LIMIT 1"
+    rows = fetch(
+        f"SELECT id, record_id FROM {table(Message)} "
+        f"WHERE mailbox_id = %s AND body_sha256 = %s AND {same[0]} = %s LIMIT 1",
+        [mailbox.pk, msg.body_sha256, same[1]],
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [mailbox.pk, msg.body_sha256, same[1]])
-        row = cursor.fetchone()
-    return (row[0], row[1]) if row else None
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 def _participants(msg: ParsedMessage, own: frozenset[str]) -> set[str]:
@@ -75,18 +70,25 @@ def context_for(mailbox: Mailbox) -> MailboxContext:
 
 def lookups(mailbox: Mailbox) -> ThreadLookups:
     def record_for_message_ids(ids: list[str]) -> int | None:
-        rows = Message.objects.filter(message_id__in=ids).values_list("message_id", "record_id", "mailbox_id")
-        found = {}
-        for mid, record, mbox in rows:
-            # Prefer this mailbox's copy: one mail delivered to two mailboxes has a record in each.
-            if mid not in found or mbox == mailbox.pk:
-                found[mid] = record
+        found: dict[str, int] = {}
+        for start in range(0, len(ids), 200):
+            chunk = ids[start : start + 200]
+            rows = fetch(
+                f"SELECT message_id, record_id, mailbox_id FROM {table(Message)} "
+                f"WHERE message_id IN ({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
+            for mid, record, mbox in rows:
+                # Prefer this mailbox's copy: one mail delivered to two mailboxes has a record in each.
+                if mid not in found or mbox == mailbox.pk:
+                    found[mid] = record
         return next((found[i] for i in ids if i in found), None)
 
     def participants_of(number: int) -> set[str] | None:
-        if not Record.objects.filter(number=number).exists():
+        if not fetch(f"SELECT 1 FROM {table(Record)} WHERE number = %s", [number]):
             return None
-        return set(Participant.objects.filter(record_id=number).values_list("address", flat=True))
+        rows = fetch(f"SELECT address FROM {table(Participant)} WHERE record_id = %s", [number])
+        return {address for (address,) in rows}
 
     staff: list[set[str]] = []
 
@@ -103,15 +105,13 @@ def lookups(mailbox: Mailbox) -> ThreadLookups:
     return ThreadLookups(record_for_message_ids, participants_of, staff_addresses)
 
 
-def save_delivery(
-    mailbox: Mailbox, key: str, status: str, raw: bytes, reason: str = "", raw_sha256: str | None = None
-) -> Delivery:
-    """A message that makes no record (failed, duplicate, skipped): its raw bytes and fate, never lost."""
-    digest = blobs.put(raw, raw_sha256)
+def save_delivery(mailbox: Mailbox, key: str, status: str, raw: StoredRaw, reason: str = "") -> Delivery:
+    """A message that makes no record (failed, duplicate, skipped): its fate beside its raw bytes, which
+    are already in the blob store."""
     delivery, _ = Delivery.objects.update_or_create(
         mailbox=mailbox,
         source_key=key,
-        defaults={"status": status, "reason": reason, "raw_sha256": digest, "raw_size": len(raw)},
+        defaults={"status": status, "reason": reason, "raw_sha256": raw.sha256, "raw_size": raw.size},
     )
     return delivery
 
@@ -119,29 +119,27 @@ def save_delivery(
 def save_message(
     context: MailboxContext,
     key: str,
-    raw: bytes,
-    raw_sha256: str,
+    stored_raw: StoredRaw,
     msg: ParsedMessage,
     decision: RouteDecision,
     match: ThreadMatch,
     archive: bool = False,
     delivery: Delivery | None = None,
 ) -> Stored:
-    """Write blobs, then the ledger entry, record and message in one transaction."""
+    """The ledger entry, record, message, attachments and participants, in one transaction. The raw bytes
+    and attachments are in the blob store already (``pipeline.prepare``)."""
     mailbox = context.mailbox
-    blobs.put(raw, raw_sha256)
-    for att in msg.attachments:
-        blobs.put(att.data, att.sha256)
     with transaction.atomic():
         if delivery is None:
             ledger = {"mailbox": mailbox.pk, "source_key": key, "status": DeliveryStatus.STORED}
-            [delivery_id] = insert(Delivery, [{**ledger, "raw_sha256": raw_sha256, "raw_size": len(raw)}])
+            row = {**ledger, "raw_sha256": stored_raw.sha256, "raw_size": stored_raw.size}
+            [delivery_id] = insert(Delivery, [row])
         else:
             delivery_id = delivery.pk
             Delivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.STORED, reason="")
         number = _record_for(mailbox, msg, decision, match, archive)
         why = {"route": decision.reason, "thread": match.reason}
-        _add_message(number, mailbox, delivery_id, raw, raw_sha256, msg, archive, why)
+        _add_message(number, mailbox, delivery_id, stored_raw, msg, archive, why)
         people = _participants(msg, context.own_addresses)
         insert(Participant, [{"record": number, "address": a} for a in sorted(people)], ignore_conflicts=True)
     return Stored(number, match.record is None, delivery_id)
@@ -151,7 +149,10 @@ def _record_for(
     mailbox: Mailbox, msg: ParsedMessage, decision: RouteDecision, match: ThreadMatch, archive: bool
 ) -> int:
     if match.record is not None:
-        Record.objects.filter(number=match.record).update(message_count=F("message_count") + 1)
+        fetch(
+            f"UPDATE {table(Record)} SET message_count = message_count + 1, updated = %s WHERE number = %s",
+            [Record._meta.get_field("updated").get_db_prep_save(timezone.now(), connection), match.record],
+        )
         return match.record
     [number] = insert(
         Record,
@@ -175,8 +176,7 @@ def _add_message(
     record: int,
     mailbox: Mailbox,
     delivery_id: int,
-    raw: bytes,
-    raw_sha256: str,
+    stored_raw: StoredRaw,
     msg: ParsedMessage,
     archive: bool,
     why: dict[str, str],
@@ -198,8 +198,8 @@ def _add_message(
         "date": msg.date,
         "text": msg.text,
         "html": msg.html or "",
-        "raw_sha256": raw_sha256,
-        "raw_size": len(raw),
+        "raw_sha256": stored_raw.sha256,
+        "raw_size": stored_raw.size,
         "body_sha256": msg.body_sha256,
         "auto_submitted": msg.auto_submitted,
         "bounce": msg.bounce,
