@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -40,10 +41,16 @@ def default_workers() -> int:
 class _Pending:
     """One message on its way: a worker's future, or a large mail to prepare here when its turn comes."""
 
-    __slots__ = ("future", "key", "raw", "size")
+    __slots__ = ("executor", "future", "key", "raw")
 
-    def __init__(self, key: str, size: int, future: Future[Prepared] | None, raw: bytes | None) -> None:
-        self.key, self.size, self.future, self.raw = key, size, future, raw
+    def __init__(
+        self,
+        key: str,
+        future: Future[Prepared] | None = None,
+        executor: ProcessPoolExecutor | None = None,
+        raw: bytes | None = None,
+    ) -> None:
+        self.key, self.future, self.executor, self.raw = key, future, executor, raw
 
 
 class PreparePool:
@@ -65,9 +72,7 @@ class PreparePool:
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            self._executor = ProcessPoolExecutor(self._workers, mp_context=ctx)
+            self._executor = _executor(self._workers)
         return self._executor
 
     def prepared(
@@ -88,14 +93,16 @@ class PreparePool:
 
     def _submit(self, item: FetchedMessage) -> _Pending:
         if len(item.raw) > INLINE_BYTES:
-            return _Pending(item.key, len(item.raw), None, item.raw)
+            return _Pending(item.key, raw=item.raw)
         self._raws[item.key] = item.raw
+        executor = self._pool()
         try:
-            future = self._pool().submit(prepare, item.raw, self.blob_root)
+            future = executor.submit(prepare, item.raw, self.blob_root)
         except BrokenProcessPool:  # a worker died since the last answer: start afresh
-            self.close()
-            future = self._pool().submit(prepare, item.raw, self.blob_root)
-        return _Pending(item.key, len(item.raw), future, None)
+            self._forget(executor)
+            executor = self._pool()
+            future = executor.submit(prepare, item.raw, self.blob_root)
+        return _Pending(item.key, future, executor)
 
     def _result(self, p: _Pending, on_wait: Callable[[], None]) -> tuple[str, Prepared]:
         if p.future is None:
@@ -107,17 +114,26 @@ class PreparePool:
                 on_wait()
             return p.key, p.future.result()
         except BrokenProcessPool:
-            return p.key, self._after_crash(raw)
+            assert p.executor is not None
+            self._forget(p.executor)
+            return p.key, self._alone(raw)
 
-    def _after_crash(self, raw: bytes) -> Prepared:
-        """The worker died while it held this message (maybe because of another one): try it alone."""
-        self.close()
+    def _forget(self, broken: ProcessPoolExecutor) -> None:
+        """A broken executor is replaced at the next submit; messages already sent to a newer one stay."""
+        if self._executor is broken:
+            self._executor = None
+        broken.shutdown(wait=False, cancel_futures=True)
+
+    def _alone(self, raw: bytes) -> Prepared:
+        """A worker died while it held this message (maybe because of another one): try it on its own."""
         log.warning("a parse worker died; preparing a %d-byte message again on its own", len(raw))
+        executor = _executor(1)
         try:
-            return self._pool().submit(prepare, raw, self.blob_root).result()
+            return executor.submit(prepare, raw, self.blob_root).result()
         except BrokenProcessPool:
-            self.close()
             return _killer(raw, self.blob_root)
+        finally:
+            executor.shutdown(wait=True)
 
     def close(self) -> None:
         if self._executor is not None:
@@ -129,6 +145,18 @@ class PreparePool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _executor(workers: int) -> ProcessPoolExecutor:
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context(method), initializer=_worker_started
+    )
+
+
+def _worker_started() -> None:
+    """Ctrl-C reaches the whole process group; the main process decides when its workers stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _ready(p: _Pending) -> bool:
