@@ -1,10 +1,11 @@
-"""Messages of one cycle stored in one open transaction and committed together.
+"""Messages of one cycle stored in groups inside one open transaction, committed together.
 
-One commit per message costs more than storing it. A batch commits every ``max_messages`` messages or
-``max_seconds``, and whenever the pipeline would wait (a slow server or parser never holds the database
-locked). Each message still has its raw bytes, ledger entry and record in the same transaction (the store
-writes them in a savepoint of their own, so one that fails to store is kept as failed without undoing the
-others); the server is told to forget a message only after the commit that holds it (``on_commit``).
+One commit per message costs more than storing it, and so does a round trip per row: messages are stored
+in groups (a few multi-row statements for up to ``group_size`` mails) and committed every
+``max_messages`` messages or ``max_seconds``. Whenever the pipeline would wait, the group in hand is
+stored, and the transaction committed unless it was opened a moment ago, so a slow server or parser never
+holds the database locked. Each message has its raw bytes, ledger entry and record in the same
+transaction; the server is told to forget a message only after the commit that holds it (``on_commit``).
 """
 
 from __future__ import annotations
@@ -16,52 +17,65 @@ from typing import Generic, TypeVar
 
 from django.db import transaction
 
-T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741 - an item to store
+O = TypeVar("O")  # noqa: E741 - its outcome
 
 
-class Batch(Generic[T]):
+class Batch(Generic[I, O]):
     def __init__(
         self,
-        on_commit: Callable[[str, T], None],
+        store: Callable[[list[I]], list[O]],
+        on_commit: Callable[[I, O], None],
+        group_size: int = 50,
         max_messages: int = 200,
         max_seconds: float = 0.5,
         idle_after: float = 0.05,
     ) -> None:
-        self.on_commit = on_commit
-        self.max_messages, self.max_seconds, self.idle_after = max_messages, max_seconds, idle_after
+        self.store, self.on_commit = store, on_commit
+        self.group_size, self.max_messages = group_size, max_messages
+        self.max_seconds, self.idle_after = max_seconds, idle_after
         self._atomic: transaction.Atomic | None = None
         self._started = 0.0
-        self._done: list[tuple[str, T]] = []
+        self._group: list[I] = []
+        self._done: list[tuple[I, O]] = []
 
-    def open(self) -> None:
-        """Make sure a transaction is open: call it before storing a message."""
+    def add(self, item: I) -> None:
+        self._group.append(item)
+        if len(self._group) >= self.group_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Store the group in hand in the open transaction (opening one)."""
+        if not self._group:
+            return
         if self._atomic is None:
             self._atomic = transaction.atomic()
             self._atomic.__enter__()
             self._started = time.monotonic()
-
-    def stored(self, key: str, outcome: T) -> None:
-        """A message was stored in the open transaction; its ``on_commit`` runs after the commit."""
-        self._done.append((key, outcome))
+        group, self._group = self._group, []
+        self._done += zip(group, self.store(group), strict=True)
         if len(self._done) >= self.max_messages or time.monotonic() - self._started >= self.max_seconds:
             self.commit()
 
     def commit_if_idle(self) -> None:
-        """The pipeline is about to wait: commit what is open, unless it was opened a moment ago."""
+        """The pipeline is about to wait: store what is in hand, and commit unless just opened."""
+        self._flush()
         if self._atomic is not None and time.monotonic() - self._started >= self.idle_after:
             self.commit()
 
     def commit(self) -> None:
+        self._flush()
         if self._atomic is None:
             return
         atomic, self._atomic = self._atomic, None
         atomic.__exit__(None, None, None)
         done, self._done = self._done, []
-        for key, outcome in done:
-            self.on_commit(key, outcome)
+        for item, outcome in done:
+            self.on_commit(item, outcome)
 
     def rollback(self) -> None:
         """Undo an open batch after an error (a no-op when everything was committed)."""
+        self._group = []
         if self._atomic is None:
             return
         atomic, self._atomic = self._atomic, None

@@ -1,6 +1,8 @@
-"""The one entry point for a single message: raw bytes -> parse -> route -> thread -> store -> Outcome.
+"""Where every message ends: prepared bytes -> route -> thread -> store -> Outcome.
 
-IMAP, POP3, `postroom ingest` and `postroom reprocess` all end here, so every path imports the same way.
+IMAP and POP3 cycles hand over groups of prepared messages (``ingest_group``); `postroom ingest`,
+`postroom reprocess` and tests hand over one raw message (``ingest``, a group of one). Every path imports
+the same way.
 """
 
 from __future__ import annotations
@@ -8,14 +10,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.db import DatabaseError, IntegrityError
+from django.db import DatabaseError, IntegrityError, transaction
 
 from postroom.core.errors import TransientError
 from postroom.mailboxes.models import Delivery, DeliveryStatus, Mailbox
-from postroom.pipeline.prepare import Prepared, prepare
-from postroom.records import store
-from postroom.routing.engine import MailboxDefaults, route
-from postroom.threads.resolve import resolve_thread
+from postroom.pipeline.group import GroupDecider, Item
+from postroom.pipeline.prepare import prepare
+from postroom.records import lookups, store
+from postroom.records.lookups import MailboxContext
+from postroom.records.store import Plan
 
 log = logging.getLogger(__name__)
 
@@ -38,64 +41,66 @@ def ingest(
     raw: bytes,
     *,
     archive: bool = False,
-    context: store.MailboxContext | None = None,
+    context: MailboxContext | None = None,
 ) -> Outcome:
     """Import one message from its raw bytes (a pipe, a test, a cycle without a worker pool)."""
-    known = store.known_delivery(mailbox, key)
+    known = lookups.known_delivery(mailbox, key)
     if known is not None:
         return Outcome("known" if known.status != DeliveryStatus.FAILED else "failed", reason=known.reason)
-    return ingest_prepared(context or store.context_for(mailbox), key, prepare(raw), archive=archive)
+    return ingest_group(context or lookups.context_for(mailbox), [Item(key, prepare(raw), archive)])[0]
 
 
 def reprocess(delivery: Delivery, raw: bytes) -> Outcome:
     """Try a failed message again, in place of its failed ledger entry."""
-    context = store.context_for(delivery.mailbox)
-    return ingest_prepared(context, delivery.source_key, prepare(raw), delivery=delivery)
+    context = lookups.context_for(delivery.mailbox)
+    return ingest_group(context, [Item(delivery.source_key, prepare(raw), delivery_id=delivery.pk)])[0]
 
 
-def ingest_prepared(
-    context: store.MailboxContext,
-    key: str,
-    prepared: Prepared,
-    *,
-    archive: bool = False,
-    delivery: Delivery | None = None,
-) -> Outcome:
-    """Route, thread and store a prepared message whose key is not in the ledger yet (a cycle checks the
-    whole listing at once; ``ingest`` checks one key)."""
-    mailbox = context.mailbox
-    msg = prepared.message
-    if msg is None:
-        return _failed(mailbox, key, prepared, prepared.error)
-    duplicate = store.find_duplicate(mailbox, msg, prepared.raw.sha256)
-    if duplicate is not None:
-        message_id, record = duplicate
-        why = f"same as message {message_id}"
-        store.save_delivery(mailbox, key, DeliveryStatus.DUPLICATE, prepared.raw, why)
-        return Outcome("duplicate", record, f"already stored on record {record}")
-    decision = route(msg, MailboxDefaults(mailbox.name, mailbox.record_kind))
-    match = resolve_thread(
-        msg, context.lookups, context.reference_format, mailbox.subject_reference_from_anyone
-    )
+def ingest_group(context: MailboxContext, items: list[Item]) -> list[Outcome]:
+    """Route, thread and store prepared messages whose keys are not in the ledger yet, in fetch order, in
+    a savepoint of the caller's transaction. When the group can't be stored as one (another worker stored
+    one of its keys meanwhile, a bug on one message), each is stored on its own: one never holds up the
+    others, and one that can't be stored is kept as failed."""
     try:
-        stored = store.save_message(context, key, prepared.raw, msg, decision, match, archive, delivery)
+        with transaction.atomic():
+            return _store(context, items)
     except IntegrityError:
-        # Another worker stored the same key between our check and our insert: it is imported once.
-        if store.known_delivery(mailbox, key) is not None:
-            return Outcome("known")
+        if len(items) > 1:
+            return [ingest_group(context, [item])[0] for item in items]
+        if lookups.known_delivery(context.mailbox, items[0].key) is not None:
+            return [Outcome("known")]  # stored by another worker between our check and our insert
         raise
     except DatabaseError as exc:
         raise TransientError(f"database: {exc}") from exc
     except Exception as exc:
-        log.exception("could not store %s from %s", key, mailbox.name)
-        return _failed(mailbox, key, prepared, f"could not store: {type(exc).__name__}: {exc}")
-    return Outcome("new" if stored.opened else "added", stored.record)
+        if len(items) > 1:
+            return [ingest_group(context, [item])[0] for item in items]
+        log.exception("could not store %s from %s", items[0].key, context.mailbox.name)
+        return _failed(context, items[0], f"could not store: {type(exc).__name__}: {exc}")
 
 
-def _failed(mailbox: Mailbox, key: str, prepared: Prepared, reason: str) -> Outcome:
-    log.warning("%s: %s kept as failed: %s", mailbox.name, key, reason)
+def _store(context: MailboxContext, items: list[Item]) -> list[Outcome]:
+    decider = GroupDecider(context, items)
+    plans = decider.plans(items)
+    decider.settle(plans, store.open_records(context.mailbox, plans))
+    store.write_group(context.mailbox, plans)
+    return [_outcome(context, plan) for plan in plans]
+
+
+def _outcome(context: MailboxContext, plan: Plan) -> Outcome:
+    if plan.status == DeliveryStatus.STORED:
+        return Outcome("new" if plan.opens else "added", plan.record)
+    if plan.status == DeliveryStatus.DUPLICATE:
+        return Outcome("duplicate", plan.record, f"already stored on record {plan.record}")
+    log.warning("%s: %s kept as failed: %s", context.mailbox.name, plan.key, plan.reason)
+    return Outcome("failed", reason=plan.reason)
+
+
+def _failed(context: MailboxContext, item: Item, reason: str) -> list[Outcome]:
+    plan = Plan(item.key, item.prepared.raw, DeliveryStatus.FAILED, reason, delivery_id=item.delivery_id)
     try:
-        store.save_delivery(mailbox, key, DeliveryStatus.FAILED, prepared.raw, reason)
+        with transaction.atomic():
+            store.write_group(context.mailbox, [plan])
     except DatabaseError as exc:
         raise TransientError(f"database: {exc}") from exc
-    return Outcome("failed", reason=reason)
+    return [_outcome(context, plan)]

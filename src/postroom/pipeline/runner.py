@@ -16,10 +16,11 @@ from postroom.mailboxes.models import Cycle, Delivery, DeliveryStatus, Mailbox
 from postroom.mailboxes.server import server_settings
 from postroom.pipeline.backfill import BackfillPlan, plan_backfill
 from postroom.pipeline.batch import Batch
-from postroom.pipeline.ingest import Outcome, ingest_prepared
+from postroom.pipeline.group import Item
+from postroom.pipeline.ingest import Outcome, ingest_group
 from postroom.pipeline.parallel import pool_for
 from postroom.pipeline.prefetch import Prefetcher
-from postroom.records import durability, store
+from postroom.records import durability, lookups
 from postroom.sources.base import Session
 from postroom.sources.registry import open_session
 
@@ -131,24 +132,23 @@ def _import(mailbox: Mailbox, session: Session, hooks: Hooks, result: CycleResul
     result.skipped = _skip(mailbox, plan)
     todo = [r.key for r in fresh if r.key not in plan.skip]
     hooks.on_total(len(todo))
-    context = store.context_for(mailbox)
+    context = lookups.context_for(mailbox)
 
-    def committed(key: str, outcome: Outcome) -> None:
+    def committed(item: Item, outcome: Outcome) -> None:
         result.count(outcome)
         hooks.on_message(outcome)
         if outcome.safe_to_acknowledge:
-            acks.add(key, mailbox.after_import)
+            acks.add(item.key, mailbox.after_import)
         elif mailbox.on_failure != "keep":
-            acks.add(key, mailbox.on_failure)
+            acks.add(item.key, mailbox.on_failure)
 
-    batch: Batch[Outcome] = Batch(committed)
+    batch: Batch[Item, Outcome] = Batch(lambda items: ingest_group(context, items), committed)
     with pool_for(len(todo), Path(settings.BLOB_DIR)) as pool:
         pool.start()  # before the fetch thread: workers are forked
         fetcher: Prefetcher = Prefetcher(session.fetch(todo), lock, on_wait=batch.commit_if_idle)
         try:
             for key, prepared in pool.prepared(fetcher, on_wait=batch.commit_if_idle):
-                batch.open()
-                batch.stored(key, ingest_prepared(context, key, prepared, archive=key in plan.archive))
+                batch.add(Item(key, prepared, archive=key in plan.archive))
                 if hooks.stop.is_set():
                     result.interrupted = True
                     break

@@ -23,6 +23,8 @@ _PLAIN = {
 }  # fmt: skip
 
 # (row, now, the database wrapper) -> the value to send
+MAX_PARAMS = 30000  # per statement: SQLite allows 32,766, PostgreSQL 65,535
+
 Getter = Callable[[dict[str, Any], Any, BaseDatabaseWrapper], Any]
 _statements: dict[tuple[Any, ...], tuple[str, list[Getter]]] = {}
 
@@ -76,11 +78,15 @@ def insert(
     return their primary keys (only of the rows inserted, with ``ignore_conflicts``)."""
     if not rows:
         return []
-    db = _db()
-    sql, getters = _statement(db, model, tuple(rows[0]), len(rows), ignore_conflicts)
-    now = timezone.now()
-    params = [get(row, now, db) for row in rows for get in getters]
-    return [r[0] for r in fetch(sql, params, db)]
+    db, names, now = _db(), tuple(rows[0]), timezone.now()
+    per_statement = max(1, MAX_PARAMS // len(model._meta.concrete_fields))
+    ids: list[int] = []
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        sql, getters = _statement(db, model, names, len(chunk), ignore_conflicts)
+        params = [get(row, now, db) for row in chunk for get in getters]
+        ids += [r[0] for r in fetch(sql, params, db)]
+    return ids
 
 
 def fetch(
@@ -92,10 +98,19 @@ def fetch(
         db.ensure_connection()
     if db.vendor == "sqlite":
         sql = sql.replace("%s", "?")
-    cursor = db.connection.cursor()
+        cursor = db.connection.cursor()
+    elif db.vendor == "postgresql":
+        # Server-side binding: Django's default client cursor quotes every value in Python, which for
+        # the text and HTML of a mail costs more than the database's work; repeated shapes get prepared.
+        import psycopg
+
+        cursor = psycopg.Cursor(db.connection)
+    else:
+        cursor = db.connection.cursor()
     try:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
+        with db.wrap_database_errors:  # driver errors become Django's (IntegrityError, OperationalError...)
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
     finally:
         cursor.close()
 

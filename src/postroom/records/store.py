@@ -1,190 +1,128 @@
-"""The only writer of records: stores a parsed message with its ledger entry, in one transaction."""
+"""The only writer of records: stores a group of decided messages — ledger entries, records, messages,
+attachments, participants — with a few multi-row statements inside the caller's transaction.
+
+The raw bytes and attachments are in the blob store already (``pipeline/prepare.py``); what to do with each
+message was decided before (``pipeline/group.py``). A group of one is the single-message case.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
-from postroom.mail.message import Address, ParsedMessage
-from postroom.mailboxes import settings as site_settings
+from postroom.mail.message import ParsedMessage
 from postroom.mailboxes.models import Delivery, DeliveryStatus, Mailbox
 from postroom.records.blobs import StoredRaw
 from postroom.records.inserts import fetch, insert, table
 from postroom.records.models import Attachment, Direction, Message, Participant, Record
-from postroom.routing.engine import RouteDecision
-from postroom.threads.resolve import ThreadLookups, ThreadMatch
 
 
-@dataclass(frozen=True, slots=True)
-class Stored:
-    record: int
-    opened: bool  # True: a new record; False: added to an existing one
-    delivery_id: int
+@dataclass(slots=True)
+class Plan:
+    """What to store for one message. ``record`` names the record it goes on: a number (> 0) of a stored
+    record, or a placeholder (< 0) for a record that a plan of the same group opens (``opens``)."""
+
+    key: str
+    raw: StoredRaw
+    status: str  # a DeliveryStatus: stored, duplicate or failed
+    reason: str = ""  # for duplicate and failed: why
+    msg: ParsedMessage | None = None
+    kind: str = ""  # the kind of record it opens
+    record: int = 0
+    opens: bool = False
+    named_reference: int | None = None
+    why: dict[str, str] = field(default_factory=dict)  # shown by `records show`
+    archive: bool = False
+    participants: tuple[str, ...] = ()
+    delivery_id: int | None = None  # reprocessing: the failed ledger entry this plan replaces
 
 
-
-
-def known_delivery(mailbox: Mailbox, key: str) -> Delivery | None:
-    return Delivery.objects.filter(mailbox=mailbox, source_key=key).first()
-
-
-def find_duplicate(mailbox: Mailbox, msg: ParsedMessage, raw_sha256: str) -> tuple[int, int] | None:
-    """The same mail already stored in this mailbox (same Message-ID and body, or the same raw bytes):
-    its (message id, record number)."""
-    same = ("message_id", msg.message_id) if msg.message_id else ("raw_sha256", raw_sha256)
-    rows = fetch(
-        f"SELECT id, record_id FROM {table(Message)} "
-        f"WHERE mailbox_id = %s AND body_sha256 = %s AND {same[0]} = %s LIMIT 1",
-        [mailbox.pk, msg.body_sha256, same[1]],
-    )
-    return (rows[0][0], rows[0][1]) if rows else None
-
-
-def _participants(msg: ParsedMessage, own: frozenset[str]) -> set[str]:
-    people: list[Address] = [*msg.to, *msg.cc, *([msg.from_] if msg.from_ else [])]
-    return {a.address for a in people if a.address and a.address not in own}
-
-
-def own_addresses() -> set[str]:
-    return {a.lower() for a in Mailbox.objects.values_list("address", flat=True) if a}
-
-
-@dataclass(frozen=True)
-class MailboxContext:
-    """What every message of one cycle needs from the database, read once per cycle instead of per message."""
-
-    mailbox: Mailbox
-    own_addresses: frozenset[str]
-    reference_format: str
-    lookups: ThreadLookups
-
-
-def context_for(mailbox: Mailbox) -> MailboxContext:
-    return MailboxContext(
-        mailbox, frozenset(own_addresses()), site_settings.reference_format(), lookups(mailbox)
-    )
-
-
-def lookups(mailbox: Mailbox) -> ThreadLookups:
-    def record_for_message_ids(ids: list[str]) -> int | None:
-        found: dict[str, int] = {}
-        for start in range(0, len(ids), 200):
-            chunk = ids[start : start + 200]
-            rows = fetch(
-                f"SELECT message_id, record_id, mailbox_id FROM {table(Message)} "
-                f"WHERE message_id IN ({', '.join(['%s'] * len(chunk))})",
-                chunk,
+def open_records(mailbox: Mailbox, plans: list[Plan]) -> dict[int, int]:
+    """Insert the records the plans open and count the messages added to stored ones; returns
+    placeholder -> number. Record numbers come from the database, so concurrent imports never share one."""
+    counts = Counter(p.record for p in plans if p.status == DeliveryStatus.STORED)
+    opening = [p for p in plans if p.opens]
+    rows = [_record_row(mailbox, p, counts[p.record]) for p in opening]
+    numbers = dict(zip((p.record for p in opening), insert(Record, rows), strict=True))
+    now = _prep(Record, "updated", timezone.now())
+    for number, added in sorted(counts.items()):
+        if number > 0:
+            fetch(
+                f"UPDATE {table(Record)} SET message_count = message_count + %s, updated = %s "
+                "WHERE number = %s",
+                [added, now, number],
             )
-            for mid, record, mbox in rows:
-                # Prefer this mailbox's copy: one mail delivered to two mailboxes has a record in each.
-                if mid not in found or mbox == mailbox.pk:
-                    found[mid] = record
-        return next((found[i] for i in ids if i in found), None)
-
-    def participants_of(number: int) -> set[str] | None:
-        if not fetch(f"SELECT 1 FROM {table(Record)} WHERE number = %s", [number]):
-            return None
-        rows = fetch(f"SELECT address FROM {table(Participant)} WHERE record_id = %s", [number])
-        return {address for (address,) in rows}
-
-    staff: list[set[str]] = []
-
-    def staff_addresses() -> set[str]:
-        if not staff:  # asked only for subject references; read once per cycle
-            staff.append(
-                {
-                    e.lower()
-                    for e in get_user_model().objects.exclude(email="").values_list("email", flat=True)
-                }
-            )
-        return staff[0]
-
-    return ThreadLookups(record_for_message_ids, participants_of, staff_addresses)
+    return numbers
 
 
-def save_delivery(mailbox: Mailbox, key: str, status: str, raw: StoredRaw, reason: str = "") -> Delivery:
-    """A message that makes no record (failed, duplicate, skipped): its fate beside its raw bytes, which
-    are already in the blob store."""
-    delivery, _ = Delivery.objects.update_or_create(
-        mailbox=mailbox,
-        source_key=key,
-        defaults={"status": status, "reason": reason, "raw_sha256": raw.sha256, "raw_size": raw.size},
+def write_group(mailbox: Mailbox, plans: list[Plan]) -> None:
+    """Ledger entries for every plan, then messages, attachments and participants of the stored ones.
+    Every ``record`` must be a number by now (see ``open_records``)."""
+    for plan in plans:
+        if plan.delivery_id is not None:
+            _replace_delivery(plan)
+    fresh = [p for p in plans if p.delivery_id is None]
+    for plan, pk in zip(fresh, insert(Delivery, [_delivery_row(mailbox, p) for p in fresh]), strict=True):
+        plan.delivery_id = pk
+    stored = [p for p in plans if p.status == DeliveryStatus.STORED]
+    ids = insert(Message, [_message_row(mailbox, p) for p in stored])
+    insert(Attachment, [_attachment_row(pk, a) for p, pk in zip(stored, ids, strict=True) for a in _atts(p)])
+    people = sorted({(p.record, a) for p in stored for a in p.participants})
+    insert(Participant, [{"record": r, "address": a} for r, a in people], ignore_conflicts=True)
+
+
+def _replace_delivery(plan: Plan) -> None:
+    fetch(
+        f"UPDATE {table(Delivery)} SET status = %s, reason = %s, updated = %s WHERE id = %s",
+        [plan.status, plan.reason, _prep(Delivery, "updated", timezone.now()), plan.delivery_id],
     )
-    return delivery
 
 
-def save_message(
-    context: MailboxContext,
-    key: str,
-    stored_raw: StoredRaw,
-    msg: ParsedMessage,
-    decision: RouteDecision,
-    match: ThreadMatch,
-    archive: bool = False,
-    delivery: Delivery | None = None,
-) -> Stored:
-    """The ledger entry, record, message, attachments and participants, in one transaction. The raw bytes
-    and attachments are in the blob store already (``pipeline.prepare``)."""
-    mailbox = context.mailbox
-    with transaction.atomic():
-        if delivery is None:
-            ledger = {"mailbox": mailbox.pk, "source_key": key, "status": DeliveryStatus.STORED}
-            row = {**ledger, "raw_sha256": stored_raw.sha256, "raw_size": stored_raw.size}
-            [delivery_id] = insert(Delivery, [row])
-        else:
-            delivery_id = delivery.pk
-            Delivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.STORED, reason="")
-        number = _record_for(mailbox, msg, decision, match, archive)
-        why = {"route": decision.reason, "thread": match.reason}
-        _add_message(number, mailbox, delivery_id, stored_raw, msg, archive, why)
-        people = _participants(msg, context.own_addresses)
-        insert(Participant, [{"record": number, "address": a} for a in sorted(people)], ignore_conflicts=True)
-    return Stored(number, match.record is None, delivery_id)
+def _prep(model: type[Any], name: str, value: Any) -> Any:
+    return model._meta.get_field(name).get_db_prep_save(value, connections[DEFAULT_DB_ALIAS])
 
 
-def _record_for(
-    mailbox: Mailbox, msg: ParsedMessage, decision: RouteDecision, match: ThreadMatch, archive: bool
-) -> int:
-    if match.record is not None:
-        fetch(
-            f"UPDATE {table(Record)} SET message_count = message_count + 1, updated = %s WHERE number = %s",
-            [Record._meta.get_field("updated").get_db_prep_save(timezone.now(), connection), match.record],
-        )
-        return match.record
-    [number] = insert(
-        Record,
-        [
-            {
-                "kind": decision.kind,
-                "subject": msg.subject,
-                "requester_name": msg.from_.name if msg.from_ else "",
-                "requester_address": msg.from_.address if msg.from_ else "",
-                "mailbox": mailbox.pk,
-                "message_count": 1,
-                "archive": archive,
-                "named_reference": match.named_reference,
-            }
-        ],
-    )
-    return number
+def _atts(plan: Plan) -> tuple[Any, ...]:
+    return plan.msg.attachments if plan.msg else ()
 
 
-def _add_message(
-    record: int,
-    mailbox: Mailbox,
-    delivery_id: int,
-    stored_raw: StoredRaw,
-    msg: ParsedMessage,
-    archive: bool,
-    why: dict[str, str],
-) -> int:
-    row = {
-        "record": record,
+def _record_row(mailbox: Mailbox, plan: Plan, messages: int) -> dict[str, Any]:
+    msg = plan.msg
+    assert msg is not None
+    return {
+        "kind": plan.kind,
+        "subject": msg.subject,
+        "requester_name": msg.from_.name if msg.from_ else "",
+        "requester_address": msg.from_.address if msg.from_ else "",
         "mailbox": mailbox.pk,
-        "delivery": delivery_id,
+        "message_count": messages,
+        "archive": plan.archive,
+        "named_reference": plan.named_reference,
+    }
+
+
+def _delivery_row(mailbox: Mailbox, plan: Plan) -> dict[str, Any]:
+    return {
+        "mailbox": mailbox.pk,
+        "source_key": plan.key,
+        "status": plan.status,
+        "reason": plan.reason,
+        "raw_sha256": plan.raw.sha256,
+        "raw_size": plan.raw.size,
+    }
+
+
+def _message_row(mailbox: Mailbox, plan: Plan) -> dict[str, Any]:
+    msg = plan.msg
+    assert msg is not None and plan.record > 0
+    return {
+        "record": plan.record,
+        "mailbox": mailbox.pk,
+        "delivery": plan.delivery_id,
         "direction": Direction.INBOUND,
         "message_id": msg.message_id or "",
         "in_reply_to": msg.in_reply_to or "",
@@ -198,28 +136,25 @@ def _add_message(
         "date": msg.date,
         "text": msg.text,
         "html": msg.html or "",
-        "raw_sha256": stored_raw.sha256,
-        "raw_size": stored_raw.size,
+        "raw_sha256": plan.raw.sha256,
+        "raw_size": plan.raw.size,
         "body_sha256": msg.body_sha256,
         "auto_submitted": msg.auto_submitted,
         "bounce": msg.bounce,
-        "archive": archive,
+        "archive": plan.archive,
         "defects": list(msg.defects),
-        "explanation": why,
+        "explanation": plan.why,
     }
-    [message_id] = insert(Message, [row])
-    attachments = [
-        {
-            "message": message_id,
-            "filename": a.filename,
-            "content_type": a.content_type,
-            "size": a.size,
-            "sha256": a.sha256,
-            "inline": a.inline,
-            "content_id": a.content_id or "",
-            "subject": a.subject or "",
-        }
-        for a in msg.attachments
-    ]
-    insert(Attachment, attachments)
-    return message_id
+
+
+def _attachment_row(message: int, att: Any) -> dict[str, Any]:
+    return {
+        "message": message,
+        "filename": att.filename,
+        "content_type": att.content_type,
+        "size": att.size,
+        "sha256": att.sha256,
+        "inline": att.inline,
+        "content_id": att.content_id or "",
+        "subject": att.subject or "",
+    }

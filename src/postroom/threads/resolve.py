@@ -25,8 +25,17 @@ class ThreadMatch:
     reason: str  # one sentence, shown by dry runs and `records show`
     named_reference: int | None = None  # a subject reference that was refused (noted on the new record)
 
+    def on_record(self, number: int) -> ThreadMatch:
+        """The same match on a record known by its number only now (a lookup may answer with a
+        placeholder for a record that is being opened in the same batch)."""
+        reason = _HEADER_REASON.format(number=number) if self.how == "header" else self.reason
+        return ThreadMatch(number, self.how, reason, self.named_reference)
 
-def _header_ids(msg: ParsedMessage) -> list[str]:
+
+_HEADER_REASON = "In-Reply-To/References names a message on record {number}"
+
+
+def header_ids(msg: ParsedMessage) -> list[str]:
     ids = list(msg.references)
     if msg.in_reply_to and msg.in_reply_to not in ids:
         ids.append(msg.in_reply_to)
@@ -45,11 +54,11 @@ def resolve_thread(
     reference_format: str = "[#{number}]",
     subject_reference_from_anyone: bool = False,
 ) -> ThreadMatch:
-    ids = _header_ids(msg)
+    ids = header_ids(msg)
     if ids:
         number = lookups.record_for_message_ids(ids)
         if number is not None:
-            return ThreadMatch(number, "header", f"In-Reply-To/References names a message on record {number}")
+            return ThreadMatch(number, "header", _HEADER_REASON.format(number=number))
     refs = find_references(msg.subject, reference_format)
     if not refs:
         return ThreadMatch(

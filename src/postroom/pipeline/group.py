@@ -1,0 +1,132 @@
+"""Decides, for a group of prepared messages in fetch order, what each becomes: failed, duplicate, a new
+record, or an addition to a record — exactly as if they came one by one.
+
+The database is asked once per group (stored duplicates, the records named in reply headers); what
+earlier messages of the same group decided is kept here, so a reply fetched right after its original joins
+the record that original opens, though neither is written yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from postroom.mail.message import Address, ParsedMessage
+from postroom.mailboxes.models import DeliveryStatus
+from postroom.pipeline.prepare import Prepared
+from postroom.records import lookups
+from postroom.records.lookups import MailboxContext, StoredCopy
+from postroom.records.store import Plan
+from postroom.routing.engine import MailboxDefaults, route
+from postroom.threads.resolve import ThreadLookups, ThreadMatch, header_ids, resolve_thread
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    key: str
+    prepared: Prepared
+    archive: bool = False
+    delivery_id: int | None = None  # reprocessing a failed ledger entry
+
+
+def _same_key(msg: ParsedMessage, raw_sha256: str) -> tuple[str, str]:
+    """Same body and same Message-ID, or for mail without one, the same raw bytes."""
+    same = "id:" + msg.message_id if msg.message_id else "raw:" + raw_sha256
+    return (msg.body_sha256, same)
+
+
+def _participants(msg: ParsedMessage, own: frozenset[str]) -> tuple[str, ...]:
+    people: list[Address] = [*msg.to, *msg.cc, *([msg.from_] if msg.from_ else [])]
+    return tuple(sorted({a.address for a in people if a.address and a.address not in own}))
+
+
+class GroupDecider:
+    def __init__(self, context: MailboxContext, items: list[Item]) -> None:
+        self.context = context
+        mailbox = context.mailbox
+        msgs = [i.prepared.message for i in items if i.prepared.message is not None]
+        self._stored = lookups.stored_copies(mailbox, {m.body_sha256 for m in msgs})
+        self._by_id = lookups.records_by_message_id(mailbox, {i for m in msgs for i in header_ids(m)})
+        self._defaults = MailboxDefaults(mailbox.name, mailbox.record_kind)
+        # What earlier plans of this group decided:
+        self._planned: dict[tuple[str, str], Plan] = {}  # duplicate key -> the plan that stores it
+        self._group_ids: dict[str, int] = {}  # Message-ID -> record (or placeholder)
+        self._joined: dict[int, set[str]] = {}  # record -> addresses this group adds to it
+        self._placeholders = 0
+        self._on_placeholder: dict[int, ThreadMatch] = {}  # id(plan) -> its header match on a new record
+        self.lookups = ThreadLookups(self._record_for_ids, self._participants_of, context.staff_addresses)
+
+    def plans(self, items: list[Item]) -> list[Plan]:
+        return [self.plan(item) for item in items]
+
+    def plan(self, item: Item) -> Plan:
+        prepared, msg = item.prepared, item.prepared.message
+        base = {"key": item.key, "raw": prepared.raw, "delivery_id": item.delivery_id}
+        if msg is None:
+            return Plan(**base, status=DeliveryStatus.FAILED, reason=prepared.error)
+        same = _same_key(msg, prepared.raw.sha256)
+        if (duplicate := self._duplicate(same)) is not None:
+            return Plan(**base, status=DeliveryStatus.DUPLICATE, reason=duplicate[0], record=duplicate[1])
+        decision = route(msg, self._defaults)
+        match = resolve_thread(
+            msg,
+            self.lookups,
+            self.context.reference_format,
+            self.context.mailbox.subject_reference_from_anyone,
+        )
+        plan = Plan(
+            **base,
+            status=DeliveryStatus.STORED,
+            msg=msg,
+            kind=decision.kind,
+            record=match.record if match.record is not None else self._new_placeholder(),
+            opens=match.record is None,
+            named_reference=match.named_reference,
+            why={"route": decision.reason, "thread": match.reason},
+            archive=item.archive,
+            participants=_participants(msg, self.context.own_addresses),
+        )
+        self._remember(plan, same, match)
+        return plan
+
+    def settle(self, plans: list[Plan], numbers: dict[int, int]) -> None:
+        """Put the numbers of the records just opened in place of their placeholders."""
+        for plan in plans:
+            if plan.record < 0:
+                plan.record = numbers[plan.record]
+                if (match := self._on_placeholder.get(id(plan))) is not None:
+                    plan.why["thread"] = match.on_record(plan.record).reason
+
+    def _duplicate(self, same: tuple[str, str]) -> tuple[str, int] | None:
+        stored: StoredCopy | None = self._stored.get(same)
+        if stored is not None:
+            return f"same as message {stored.message}", stored.record
+        earlier = self._planned.get(same)
+        if earlier is not None:
+            return f"same as the mail under {earlier.key}, imported just before it", earlier.record
+        return None
+
+    def _new_placeholder(self) -> int:
+        self._placeholders += 1
+        return -self._placeholders
+
+    def _remember(self, plan: Plan, same: tuple[str, str], match: ThreadMatch) -> None:
+        self._planned.setdefault(same, plan)
+        if match.record is not None and match.record < 0:
+            self._on_placeholder[id(plan)] = match
+        if plan.msg is not None and plan.msg.message_id:
+            self._group_ids.setdefault(plan.msg.message_id, plan.record)
+        self._joined.setdefault(plan.record, set()).update(plan.participants)
+
+    def _record_for_ids(self, ids: list[str]) -> int | None:
+        for mid in ids:  # newest ancestor first; this group's own copies win, as this mailbox's do
+            if mid in self._group_ids:
+                return self._group_ids[mid]
+            if mid in self._by_id:
+                return self._by_id[mid]
+        return None
+
+    def _participants_of(self, number: int) -> set[str] | None:
+        stored = lookups.participants_of(number)
+        if stored is None:
+            return None
+        return stored | self._joined.get(number, set())
