@@ -92,19 +92,27 @@ def test_crash_between_store_and_delete_imports_once(
     assert dovecot.count(mailbox_folder) == 0
 
 
-def test_run_stops_cleanly_on_sigterm(cli: Cli, cli_env: dict[str, str], tmp_path: Path, dovecot: Any,
-                                      mailbox_folder: str) -> None:  # fmt: skip
+def test_run_stops_cleanly_on_sigterm_in_the_middle_of_an_import(
+    cli: Cli, cli_env: dict[str, str], tmp_path: Path, dovecot: Any, mailbox_folder: str
+) -> None:
     cli("config", "load", str(write_config(tmp_path / "c.yaml", dovecot, mailbox_folder)), check=True)
-    dovecot.append([mail(subject=f"n{i}") for i in range(300)], folder=mailbox_folder)
+    total = 2000
+    dovecot.append([mail(subject=f"n{i}") for i in range(total)], folder=mailbox_folder)
     env = {**cli_env, "DESK_PASSWORD": dovecot.password}
     proc = subprocess.Popen(
         [sys.executable, "-m", "postroom.cli.main", "run"], env=env, stderr=subprocess.PIPE
     )
-    time.sleep(2.5)
+    deadline = time.monotonic() + 60
+    while dovecot.count(mailbox_folder) == total and time.monotonic() < deadline:
+        time.sleep(0.05)  # the first acknowledgements: the import is under way
     os.kill(proc.pid, signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err.decode()
+    left = dovecot.count(mailbox_folder)
+    assert 0 < left < total, f"SIGTERM did not arrive in the middle of the import ({left} left)"
+    imported = len(json.loads(cli("records", "list", "--json", "--limit", "5000", check=True).stdout))
+    assert imported + left == total  # every message either stored (and gone) or still on the server
     cli("import", DESK_PASSWORD=dovecot.password, check=True)
-    records = json.loads(cli("records", "list", "--json", "--limit", "1000", check=True).stdout)
-    assert sorted(r["subject"] for r in records) == sorted(f"n{i}" for i in range(300))
+    records = json.loads(cli("records", "list", "--json", "--limit", "5000", check=True).stdout)
+    assert sorted(r["subject"] for r in records) == sorted(f"n{i}" for i in range(total))
     assert dovecot.count(mailbox_folder) == 0
