@@ -48,15 +48,24 @@ def open_records(mailbox: Mailbox, plans: list[Plan]) -> dict[int, int]:
     opening = [p for p in plans if p.opens]
     rows = [_record_row(mailbox, p, counts[p.record]) for p in opening]
     numbers = dict(zip((p.record for p in opening), insert(Record, rows), strict=True))
-    now = _prep(Record, "updated", timezone.now())
-    for number, added in sorted(counts.items()):
-        if number > 0:
-            fetch(
-                f"UPDATE {table(Record)} SET message_count = message_count + %s, updated = %s "
-                "WHERE number = %s",
-                [added, now, number],
-            )
+    _count_added(sorted((n, added) for n, added in counts.items() if n > 0))
     return numbers
+
+
+def _count_added(added: list[tuple[int, int]]) -> None:
+    """message_count += n for each stored record, in one statement (CASE works on every database)."""
+    if not added:
+        return
+    cases = " ".join(["WHEN %s THEN %s"] * len(added))
+    fetch(
+        f"UPDATE {table(Record)} SET message_count = message_count + CASE number {cases} END, "
+        f"updated = %s WHERE number IN ({', '.join(['%s'] * len(added))})",
+        [
+            *(v for pair in added for v in pair),
+            _prep(Record, "updated", timezone.now()),
+            *(number for number, _ in added),
+        ],
+    )
 
 
 def write_group(mailbox: Mailbox, plans: list[Plan]) -> None:
