@@ -316,8 +316,8 @@ def test_yaml_syntax_errors_hint_at_quoting(line: str, hint: str) -> None:
 
 
 def test_unreadable_extra_section_is_one_line() -> None:
-    assert problems("users: &u [*u]\nmailboxes: []\n") == [
-        "config.yaml:1: key 'users': can't be read: found unconstructable recursive node"
+    assert problems("teams: &t [*t]\nmailboxes: []\n") == [
+        "config.yaml:1: key 'teams': can't be read: found unconstructable recursive node"
     ]
 
 

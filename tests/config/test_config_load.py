@@ -12,6 +12,7 @@ from postroom.mailboxes.config_file import (
     ConfigFile,
     MailboxConfig,
     Settings,
+    UserConfig,
     load_config_file,
     mailbox_to_dict,
 )
@@ -20,7 +21,6 @@ from tests.config.helpers import config_text, load, mailbox_lines
 FULL = """\
 settings:
   reference_format: "(Case {number})"
-  data_dir: /var/lib/postroom
 
 users:
   - {name: Dana, email: dana@example.com}
@@ -55,8 +55,9 @@ mailboxes:
 
 def test_every_key_is_read() -> None:
     config = load(FULL)
-    assert config.settings == Settings(reference_format="(Case {number})", data_dir="/var/lib/postroom")
-    assert config.extra == {"users": [{"name": "Dana", "email": "dana@example.com"}]}
+    assert config.settings == Settings(reference_format="(Case {number})")
+    assert config.users == (UserConfig(name="Dana", email="dana@example.com"),)
+    assert config.extra == {}
     assert config.mailboxes[0] == MailboxConfig(
         name="support",
         protocol="imap",
@@ -80,8 +81,8 @@ def test_every_key_is_read() -> None:
 
 def test_defaults() -> None:
     config = load(config_text(mailbox_lines()))
-    assert config.settings == Settings(reference_format="[#{number}]", data_dir=None)
-    assert config.extra == {}
+    assert config.settings == Settings(reference_format="[#{number}]")
+    assert (config.extra, config.users) == ({}, ())
     (box,) = config.mailboxes
     assert (box.port, box.security, box.folder, box.record_kind) == (993, "ssl", "INBOX", "ticket")
     assert (box.after_import, box.on_failure, box.interval, box.enabled) == ("delete", "keep", 60, True)

@@ -12,6 +12,7 @@ from postroom.mailboxes.config_file import (
     ConfigFile,
     MailboxConfig,
     Settings,
+    UserConfig,
     dump_config,
     load_config_text,
 )
@@ -71,10 +72,12 @@ _SETTINGS = st.builds(
     reference_format=_FORMAT.map(lambda t: t[0] + "{number}" + t[1]).filter(
         lambda f: f.replace("{number}", "").strip() and "{number}" not in f.replace("{number}", "", 1)
     ),
-    data_dir=st.none() | _TEXT,
 )
+_USERS = st.lists(
+    st.builds(UserConfig, name=_TEXT, email=_ADDRESS), max_size=3, unique_by=lambda u: u.name
+).map(tuple)
 _EXTRA = st.dictionaries(
-    st.sampled_from(("filters", "users", "teams", "contacts", "accounts")),
+    st.sampled_from(("filters", "teams", "contacts", "accounts")),
     st.lists(
         st.dictionaries(_WORD, st.none() | st.booleans() | st.integers() | _TEXT, max_size=3), max_size=3
     ),
@@ -86,10 +89,14 @@ _EXTRA = st.dictionaries(
     st.lists(mailboxes(), max_size=5, unique_by=(lambda m: m.name, _account)),
     _SETTINGS,
     _EXTRA,
+    _USERS,
 )
 def test_dump_then_load_gives_the_same_configuration(
-    boxes: list[MailboxConfig], config_settings: Settings, extra: dict[str, object]
+    boxes: list[MailboxConfig],
+    config_settings: Settings,
+    extra: dict[str, object],
+    users: tuple[UserConfig, ...],
 ) -> None:
-    config = ConfigFile(mailboxes=tuple(boxes), settings=config_settings, extra=extra)
+    config = ConfigFile(mailboxes=tuple(boxes), settings=config_settings, extra=extra, users=users)
     text = dump_config(config)
     assert load_config_text(text, "dumped.yaml") == config

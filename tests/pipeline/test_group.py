@@ -67,3 +67,13 @@ def test_unparseable_mail_in_a_group_is_kept_failed_beside_the_others() -> None:
     outcomes = group(box("desk"), [mail(subject="fine"), b"\x00\x01 not a mail"])
     assert [o.status for o in outcomes] == ["new", "failed"]
     assert Delivery.objects.get(status=DeliveryStatus.FAILED).reason.startswith("could not parse")
+
+
+def test_nul_characters_in_a_mail_are_stored_as_replacement_characters() -> None:
+    """PostgreSQL keeps no NUL in text or JSON; one broken mail must not stop the cycle."""
+    raw = mail(subject="Broken", sender="Nul\x00Name <nul@example.com>", body="before\x00after\n")
+    raw = raw.replace(b"Subject: Broken", b"Subject: Bro\x00ken")
+    [outcome] = group(box("desk"), [raw])
+    assert outcome.status == "new"
+    message = Message.objects.get()
+    assert "\x00" not in message.subject + message.text and "\ufffd" in message.text

@@ -7,7 +7,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from postroom.cli.main import EX_TEMPFAIL
+from postroom.cli.main import EX_NOINPUT, EX_TEMPFAIL
 from postroom.core.errors import PostroomError
 
 
@@ -18,19 +18,33 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=run)
 
 
+def _read(name: str) -> bytes | None:
+    """The message's bytes; None (said on stderr) when FILE can't be read: a mistake in the pipe's set-up."""
+    if name == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        print(f"postroom: can't read the message file {name}: {exc.strerror or exc}", file=sys.stderr)
+        return None
+
+
 def run(args: argparse.Namespace) -> int:
     from postroom.mailboxes.models import Mailbox
     from postroom.pipeline.ingest import ingest
     from postroom.records import durability
 
-    raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    raw = _read(args.file)
+    if raw is None:
+        return EX_NOINPUT
     mailbox = Mailbox.objects.filter(name=args.mailbox).first()
     if mailbox is None:
         # The mail server keeps the message and retries: a missing mailbox is usually a deploy in progress.
         print(f"postroom: no mailbox named {args.mailbox!r}", file=sys.stderr)
         return EX_TEMPFAIL
     if not raw.strip():
-        raise PostroomError("empty message: nothing to import")
+        where = "standard input" if args.file == "-" else args.file
+        raise PostroomError(f"empty message: {where} held no mail ({len(raw)} bytes), nothing to import")
     try:
         # The same bytes piped twice are one delivery: the key is their hash.
         outcome = ingest(mailbox, "pipe:" + hashlib.sha256(raw).hexdigest(), raw)

@@ -11,6 +11,7 @@ from postroom.core.errors import ConfigError, PostroomError, TransientError
 
 Handler = Callable[[argparse.Namespace], int]
 
+EX_NOINPUT = 66
 EX_TEMPFAIL = 75
 EX_CONFIG = 78
 

@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from rich.table import Table
 
 from postroom.cli.output import console, print_json
 from postroom.core.errors import PostroomError
+
+MAX_LIMIT = 10_000
+
+
+def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high]; anything else is a usage error naming the option."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {value}")
+        return value
+
+    return parse
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -15,8 +34,10 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     lp = rsub.add_parser("list", help="list records, newest first")
     lp.add_argument("--mailbox", metavar="NAME")
-    lp.add_argument("--limit", type=int, default=50)
-    lp.add_argument("--offset", type=int, default=0)
+    limit_help = f"at most N records (1 to {MAX_LIMIT}; default 50)"
+    lp.add_argument("--limit", type=_whole_number(1, MAX_LIMIT), default=50, metavar="N", help=limit_help)
+    offset_help = "skip the N newest records first"
+    lp.add_argument("--offset", type=_whole_number(0), default=0, metavar="N", help=offset_help)
     lp.add_argument("--json", action="store_true")
     lp.set_defaults(handler=run_list)
     sp = rsub.add_parser("show", help="one record with its messages")
@@ -26,8 +47,11 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from postroom.mailboxes.models import Mailbox
     from postroom.records.views import list_records
 
+    if args.mailbox and not Mailbox.objects.filter(name=args.mailbox).exists():
+        raise PostroomError(f"no mailbox named {args.mailbox!r} (see `postroom config dump`)")
     rows = list_records(mailbox=args.mailbox, limit=args.limit, offset=args.offset)
     if args.json:
         print_json(rows)

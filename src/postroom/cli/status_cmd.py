@@ -41,6 +41,11 @@ def health() -> list[dict[str, Any]]:
     ]
 
 
+def _count(value: int | None) -> str:
+    """A count, or a dash when it is not known (waiting: the server has not been listed yet)."""
+    return "—" if value is None else str(value)
+
+
 def run(args: argparse.Namespace) -> int:
     rows = health()
     if args.json:
@@ -52,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     for r in rows:
         table.add_row(
             r["mailbox"], "yes" if r["enabled"] else "no", (r["last_success"] or "never")[:19],
-            str(r["consecutive_failures"]), r["last_error"] or "", str(r["waiting_on_server"] or 0),
+            str(r["consecutive_failures"]), r["last_error"] or "", _count(r["waiting_on_server"]),
             str(r["imported"]), str(r["failed"]),
         )  # fmt: skip
     console.print(table)

@@ -52,7 +52,14 @@ MAX_BACKFILL_DAYS = 36500
 @dataclass(frozen=True)
 class Settings:
     reference_format: str = DEFAULT_REFERENCE_FORMAT
-    data_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class UserConfig:
+    """One staff member (`users:`): may add to any record by naming it in a subject."""
+
+    name: str
+    email: str  # lower case, as addresses are compared
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,10 +90,11 @@ class MailboxConfig:
 class ConfigFile:
     mailboxes: tuple[MailboxConfig, ...] = ()
     settings: Settings = field(default_factory=Settings)
-    # Top-level sections that later issues validate (filters, users, teams, contacts, accounts): kept here as
+    # Top-level sections that later issues validate (filters, teams, contacts, accounts): kept here as
     # the plain data YAML gives, so the file is accepted now and survives `config dump`. When an issue takes
     # one of them over, it parses it from the node tree in _read_file (for line numbers) instead.
     extra: dict[str, Any] = field(default_factory=dict)
+    users: tuple[UserConfig, ...] = ()
 
 
 class ConfigFileError(ConfigError):
@@ -134,6 +142,8 @@ def mailbox_to_dict(m: MailboxConfig) -> dict[str, Any]:
 def dump_config(config: ConfigFile) -> str:
     """YAML that load_config_text reads back to an equal ConfigFile, but with passwords masked."""
     data: dict[str, Any] = {"settings": _drop_none(asdict(config.settings))}
+    if config.users:
+        data["users"] = [asdict(user) for user in config.users]
     data.update(config.extra)
     data["mailboxes"] = [_dump_mailbox(m) for m in config.mailboxes]
     body = yaml.dump(
@@ -688,13 +698,100 @@ def _line(node: Node) -> int:
     return node.start_mark.line + 1
 
 
+# --- users ----------------------------------------------------------------------------------------------
+
+
+def _staff_email(node: Node) -> str:
+    return _address(node).lower()  # addresses are compared in lower case when threading
+
+
+_USER_KEYS: dict[str, Callable[[Node], Any]] = {"name": _bounded_text(150), "email": _staff_email}
+_USER_SYNONYMS = {
+    "mail": "email", "e-mail": "email", "address": "email", "username": "name", "user": "name",
+}  # fmt: skip
+
+
+@dataclass
+class _User:
+    """One entry of `users:` as read: its valid values, and where it and its keys are."""
+
+    node: MappingNode
+    where: str
+    values: dict[str, Any]
+    entries: dict[str, _Entry]
+
+
+def _read_users(entry: _Entry | None, report: _Report) -> tuple[UserConfig, ...] | None:
+    if entry is None or _is_null(entry.value):
+        return ()
+    if not isinstance(entry.value, SequenceNode):
+        message = f"must be a list of users (- {{name: ..., email: ...}}), got {_describe(entry.value)}"
+        report.add(entry.key_node, "", "users", message)
+        return None
+    before = len(report.problems)
+    users = [user for i, item in enumerate(entry.value.value) if (user := _read_user(i, item, report))]
+    _check_unique_users(users, report)
+    if len(report.problems) != before:
+        return None
+    return tuple(UserConfig(**user.values) for user in users)
+
+
+def _read_user(index: int, node: Node, report: _Report) -> _User | None:
+    where = f"users[{index}]"
+    if not isinstance(node, MappingNode):
+        report.add(node, where, None, f"must be a mapping (name: ..., email: ...), got {_describe(node)}")
+        return None
+    name = _user_name_of(node)
+    where += f" ({name})" if name else ""
+    entries = _entries(node, report, where)
+    values: dict[str, Any] = {}
+    for key, item in entries.items():
+        reader = _USER_KEYS.get(key)
+        if reader is None:
+            report.add(item.key_node, where, key, _unknown_key(key, list(_USER_KEYS), _USER_SYNONYMS))
+        else:
+            _read_key(values, item, reader, report, where)
+    for key in _USER_KEYS:
+        if key not in entries:
+            report.add(node, where, key, "is required")
+    return _User(node, where, values, entries)
+
+
+def _user_name_of(node: MappingNode) -> str:
+    entry = _plain(node).get("name")
+    try:
+        return _bounded_text(150)(entry.value) if entry else ""
+    except _Invalid:
+        return ""
+
+
+def _check_unique_users(users: list[_User], report: _Report) -> None:
+    """A name is one user: a second entry with it would quietly replace the first one's email."""
+    names: dict[str, _User] = {}
+    for user in users:
+        name = user.values.get("name")
+        if name is None:
+            continue
+        if name in names:
+            first = names[name]
+            message = f"name {name!r} is already used by {first.where} on line {_line(first.node)}"
+            report.add(user.entries["name"].key_node, user.where, "name", message)
+        else:
+            names[name] = user
+
+
 # --- the file ---------------------------------------------------------------------------------------------
 
-# Any other top-level key is an error. These five belong to later issues: accepted now as raw data on
+# Any other top-level key is an error. These four belong to later issues: accepted now as raw data on
 # ConfigFile.extra (see there), validated once their issue lands.
-_EXTRA_SECTIONS = ("filters", "users", "teams", "contacts", "accounts")
-_TOP_KEYS = ("settings", "mailboxes", *_EXTRA_SECTIONS)
-_SETTINGS_KEYS = ("reference_format", "data_dir")
+_EXTRA_SECTIONS = ("filters", "teams", "contacts", "accounts")
+_TOP_KEYS = ("settings", "users", "mailboxes", *_EXTRA_SECTIONS)
+_TOP_SYNONYMS = {"mailbox": "mailboxes", "user": "users", "staff": "users", "setting": "settings"}
+_SETTINGS_KEYS = ("reference_format",)
+_DATA_DIR_MESSAGE = (
+    "the data folder can't be set in this file (it holds the database the file is loaded into): "
+    "set the environment variable POSTROOM_DATA_DIR instead"
+)
 
 
 def _read_file(root: Node | None, report: _Report) -> ConfigFile | None:
@@ -708,13 +805,14 @@ def _read_file(root: Node | None, report: _Report) -> ConfigFile | None:
     entries = _entries(root, report, "")
     for key, entry in entries.items():
         if key not in _TOP_KEYS:
-            report.add(entry.key_node, "", key, _unknown_key(key, list(_TOP_KEYS), {"mailbox": "mailboxes"}))
+            report.add(entry.key_node, "", key, _unknown_key(key, list(_TOP_KEYS), _TOP_SYNONYMS))
     settings = _read_settings(entries.get("settings"), report)
+    users = _read_users(entries.get("users"), report)
     mailboxes = _read_mailboxes(root, entries.get("mailboxes"), report)
     extra = {key: _read_extra(entries[key], report) for key in _EXTRA_SECTIONS if key in entries}
-    if report.problems or settings is None or mailboxes is None:
+    if report.problems or settings is None or users is None or mailboxes is None:
         return None
-    return ConfigFile(mailboxes=mailboxes, settings=settings, extra=extra)
+    return ConfigFile(mailboxes=mailboxes, settings=settings, extra=extra, users=users)
 
 
 def _read_mailboxes(root: Node, entry: _Entry | None, report: _Report) -> tuple[MailboxConfig, ...] | None:
@@ -746,18 +844,24 @@ def _read_settings(entry: _Entry | None, report: _Report) -> Settings | None:
         report.add(entry.key_node, "", "settings", f"must be a mapping of keys, got {_describe(entry.value)}")
         return None
     values: dict[str, Any] = {}
-    readers = {"reference_format": _reference_format, "data_dir": _bounded_text(1000)}
     for key, item in _entries(entry.value, report, "settings").items():
-        if key in readers and _is_null(item.value):
-            continue  # `data_dir:` with no value: the default
-        if key not in readers:
+        if key == "data_dir":
+            report.add(item.key_node, "settings", key, _DATA_DIR_MESSAGE)
+        elif key not in _SETTINGS_KEYS:
             report.add(item.key_node, "settings", key, _unknown_key(key, list(_SETTINGS_KEYS), {}))
-            continue
-        try:
-            values[key] = readers[key](item.value)
-        except _Invalid as exc:
-            report.add(item.key_node, "settings", key, str(exc))
+        elif not _is_null(item.value):  # `reference_format:` with no value: the default
+            _read_key(values, item, _reference_format, report, "settings")
     return Settings(**values)
+
+
+def _read_key(
+    values: dict[str, Any], entry: _Entry, reader: Callable[[Node], Any], report: _Report, where: str
+) -> None:
+    """Read one value into ``values``; a wrong value is reported on its key's line instead."""
+    try:
+        values[entry.key] = reader(entry.value)
+    except _Invalid as exc:
+        report.add(entry.key_node, where, entry.key, str(exc))
 
 
 def _reference_format(node: Node) -> str:

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from postroom.core.errors import ConfigError
 from postroom.mailboxes import settings as site_settings
-from postroom.mailboxes.config_file import KEEP_STORED, ConfigFile, MailboxConfig, Settings
+from postroom.mailboxes.config_file import KEEP_STORED, ConfigFile, MailboxConfig, Settings, UserConfig
 from postroom.mailboxes.models import Mailbox
 
 # Mailbox fields copied as they are from the file (the password is handled on its own).
@@ -50,19 +50,28 @@ def _apply_mailbox(m: MailboxConfig) -> str | None:
     return f"added mailbox {m.name}" if created else f"changed mailbox {m.name}: {', '.join(changed)}"
 
 
-def _apply_users(users: list[dict[str, Any]]) -> list[str]:
+def _apply_user(user: UserConfig) -> str | None:
+    """The staff member named in the file, with its email; the loader has validated both."""
+    row, created = get_user_model().objects.get_or_create(username=user.name, defaults={"email": user.email})
+    if created:
+        return f"added user {user.name}"
+    checks = (("email", row.email == user.email), ("active again", row.is_active))
+    changed = [name for name, same in checks if not same]
+    if not changed:
+        return None
+    row.email, row.is_active = user.email, True
+    row.save(update_fields=["email", "is_active"])
+    return f"changed user {user.name}: {', '.join(changed)}"
+
+
+def _deactivate_users_left_out(names: list[str]) -> list[str]:
+    """A user left out of the file stops being staff (may no longer join records by naming them); the row
+    stays, like a mailbox's, for what they did."""
     changes = []
-    User = get_user_model()
-    for entry in users or []:
-        name, email = str(entry.get("name", "")).strip(), str(entry.get("email", "")).strip().lower()
-        if not name or not email:
-            raise ConfigError(f"users: each user needs a name and an email, got {entry!r}")
-        user, created = User.objects.get_or_create(username=name, defaults={"email": email})
-        if not created and user.email != email:
-            user.email = email
-            user.save(update_fields=["email"])
-        if created or user.email != email:
-            changes.append(f"{'added' if created else 'changed'} user {name}")
+    for row in get_user_model().objects.exclude(username__in=names).exclude(email="").filter(is_active=True):
+        row.is_active = False
+        row.save(update_fields=["is_active"])
+        changes.append(f"deactivated user {row.username} (not in the file)")
     return changes
 
 
@@ -80,7 +89,8 @@ def apply_config(config: ConfigFile) -> list[str]:
             row.enabled = False
             row.save(update_fields=["enabled", "updated"])
             changes.append(f"disabled mailbox {row.name} (not in the file; its records stay)")
-        changes += _apply_users(config.extra.get("users", []))
+        changes += [change for user in config.users if (change := _apply_user(user))]
+        changes += _deactivate_users_left_out([u.name for u in config.users])
     return changes
 
 
@@ -100,6 +110,9 @@ def current_config() -> ConfigFile:
                 **values,
             )
         )
-    users = [{"name": u.username, "email": u.email} for u in get_user_model().objects.exclude(email="")]
-    extra = {"users": users} if users else {}
-    return ConfigFile(tuple(mailboxes), Settings(reference_format=site_settings.reference_format()), extra)
+    users = tuple(
+        UserConfig(name=u.username, email=u.email)
+        for u in get_user_model().objects.exclude(email="").filter(is_active=True).order_by("username")
+    )
+    settings = Settings(reference_format=site_settings.reference_format())
+    return ConfigFile(tuple(mailboxes), settings, users=users)

@@ -16,10 +16,13 @@ MAX_BACKOFF = 30 * 60
 
 
 def next_delay(mailbox: Mailbox, result: CycleResult) -> float:
-    """The interval after a good cycle; after failures, doubling from the interval up to 30 minutes."""
+    """The interval after a good cycle; after failures, doubling from twice the interval up to 30 minutes
+    (or the interval itself, when that is longer: a failing mailbox is never asked more often than a
+    healthy one)."""
     if not result.error:
         return float(mailbox.interval)
-    return float(min(mailbox.interval * 2 ** min(mailbox.consecutive_failures, 10), MAX_BACKOFF))
+    cap = max(MAX_BACKOFF, mailbox.interval)
+    return float(min(mailbox.interval * 2 ** min(mailbox.consecutive_failures, 10), cap))
 
 
 def serve(stop: threading.Event, on_cycle: Callable[[CycleResult], None] = lambda r: None) -> None:

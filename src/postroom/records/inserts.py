@@ -35,11 +35,31 @@ def _db() -> BaseDatabaseWrapper:
     return connections[DEFAULT_DB_ALIAS]
 
 
+_TEXT = {"CharField", "TextField", "JSONField"}
+
+
+def nul_free(value: Any) -> Any:
+    """``value`` with NUL characters replaced by U+FFFD, in strings, lists and dicts. PostgreSQL stores
+    no NUL in text or JSON, and a NUL in a mail (a broken client, a decoded =00) is never meaningful."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, list):
+        return [nul_free(v) for v in value]
+    if isinstance(value, dict):
+        return {nul_free(k): nul_free(v) for k, v in value.items()}
+    return value
+
+
 def _getter(field: models.Field[Any, Any], given: bool) -> Getter:
-    name, plain = field.name, field.get_internal_type() in _PLAIN
+    internal = field.get_internal_type()
+    name, plain, text = field.name, internal in _PLAIN, internal in _TEXT
     if given:
+        if plain and text:
+            return lambda row, now, db: nul_free(row[name])
         if plain:
             return lambda row, now, db: row[name]
+        if text:
+            return lambda row, now, db: field.get_db_prep_save(nul_free(row[name]), db)
         return lambda row, now, db: field.get_db_prep_save(row[name], db)
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return lambda row, now, db: field.get_db_prep_save(now, db)

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 
 from postroom.mailboxes import settings as site_settings
 from postroom.mailboxes.models import Delivery, Mailbox
-from postroom.records.inserts import fetch, table
+from postroom.records.inserts import fetch, nul_free, table
 from postroom.records.models import Message, Participant, Record
 
 CHUNK = 200  # values per IN (...) list
@@ -39,7 +39,8 @@ class MailboxContext:
     def staff_addresses(self) -> set[str]:
         """Our own users, who may add to any record by naming it; asked only for subject references."""
         if self._staff is None:
-            emails = get_user_model().objects.exclude(email="").values_list("email", flat=True)
+            users = get_user_model().objects.exclude(email="").filter(is_active=True)
+            emails = users.values_list("email", flat=True)
             self._staff = frozenset(e.lower() for e in emails)
         return set(self._staff)
 
@@ -81,7 +82,7 @@ def records_by_message_id(mailbox: Mailbox, ids: Iterable[str]) -> dict[str, int
     """The record each stored Message-ID is on. One mail delivered to two mailboxes has a record in each:
     this mailbox's copy wins."""
     found: dict[str, int] = {}
-    for chunk in _chunks(ids):
+    for chunk in _chunks(nul_free(i) for i in ids):  # as they were stored
         rows = fetch(
             f"SELECT message_id, record_id, mailbox_id FROM {table(Message)} "
             f"WHERE message_id IN ({', '.join(['%s'] * len(chunk))})",
@@ -90,7 +91,7 @@ def records_by_message_id(mailbox: Mailbox, ids: Iterable[str]) -> dict[str, int
         for mid, record, mbox in rows:
             if mid not in found or mbox == mailbox.pk:
                 found[mid] = record
-    return found
+    return {original: found[clean] for original in ids if (clean := nul_free(original)) in found}
 
 
 def participants_of(number: int) -> set[str] | None:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from postroom.mail.message import ParsedMessage
 from postroom.mailboxes.models import Delivery, DeliveryStatus, Mailbox
 from postroom.records.blobs import StoredRaw
-from postroom.records.inserts import fetch, insert, table
+from postroom.records.inserts import fetch, insert, nul_free, table
 from postroom.records.models import Attachment, Direction, Message, Participant, Record
 
 
@@ -87,7 +87,7 @@ def write_group(mailbox: Mailbox, plans: list[Plan]) -> None:
 def _replace_delivery(plan: Plan) -> None:
     fetch(
         f"UPDATE {table(Delivery)} SET status = %s, reason = %s, updated = %s WHERE id = %s",
-        [plan.status, plan.reason, _prep(Delivery, "updated", timezone.now()), plan.delivery_id],
+        [plan.status, nul_free(plan.reason), _prep(Delivery, "updated", timezone.now()), plan.delivery_id],
     )
 
 
