@@ -64,7 +64,8 @@ def test_a_mail_that_kills_the_worker_is_kept_failed_and_the_others_import(
             os._exit(9)  # what a crash in a C extension or the OOM killer looks like to the pool
         return real(raw)
 
-    monkeypatch.setattr(prepare, "parse_message", dies_on_poison)  # workers are forked: they inherit it
+    monkeypatch.setattr(prepare, "parse_message", dies_on_poison)
+    monkeypatch.setattr(parallel, "RESTART_METHOD", "fork")  # so that restarted workers inherit it too
     raws = [mail(subject=f"fine {i}") for i in range(80)]  # more than a pool holds in flight
     raws.insert(12, mail(subject="POISON pill"))
     dovecot.append(raws, folder=mailbox_folder)
@@ -87,3 +88,14 @@ def test_pool_hands_back_results_in_order_and_prepares_large_mail_in_process(
     assert [p.message.subject for _, p in out if p.message] == [f"n{i}" for i in range(50)]
     stored = [blobs.blob_path(p.raw.sha256, tmp_path).read_bytes() for _, p in out]
     assert stored == raws
+
+
+def test_a_worker_killed_from_outside_is_replaced_and_no_mail_is_lost(tmp_path: Path) -> None:
+    raws = [mail(subject=f"k{i}") for i in range(12)]
+    with PreparePool(tmp_path, workers=2) as pool:
+        pool.start()
+        victim = pool._workers[0]._process
+        os.kill(victim.pid or 0, 9)  # the OOM killer's way
+        victim.join()
+        out = list(pool.prepared(iter(FetchedMessage(f"k{i}", r) for i, r in enumerate(raws))))
+    assert [p.message.subject for _, p in out if p.message] == [f"k{i}" for i in range(12)]

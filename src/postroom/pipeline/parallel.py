@@ -13,14 +13,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import signal
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from postroom.pipeline.prepare import Prepared, prepare
+from postroom.pipeline.worker import Worker, WorkerDied
 from postroom.records.blobs import StoredRaw
 from postroom.sources.base import FetchedMessage
 
@@ -29,139 +27,121 @@ log = logging.getLogger(__name__)
 # Larger mail is prepared here: copying it to a worker costs more than it saves, and memory twice over.
 INLINE_BYTES = 8 * 1024 * 1024
 MIN_MESSAGES = 20  # fewer than this in a cycle: starting a worker is not worth it
+# How a worker is started again after one died: by then the fetch and acknowledgement threads run, and a
+# fork could copy a lock one of them holds (OpenSSL's, say), so a fresh interpreter is started instead.
+RESTART_METHOD = "spawn"
 
 
 def default_workers() -> int:
-    """One worker per core beside the main process (which fetches and stores), at least one."""
+    """One worker per core, up to four (beyond that the main process, which stores, is the bottleneck).
+    The main process mostly waits on the database and the workers, so it needs no core of its own."""
     if value := os.environ.get("POSTROOM_PARSE_WORKERS"):
         return max(0, int(value))
-    return max(1, (os.cpu_count() or 1) - 1)
+    return max(1, min(os.cpu_count() or 1, 4))
 
 
 class _Pending:
-    """One message on its way: a worker's future, or a large mail to prepare here when its turn comes."""
+    """One message on its way: sent to a worker, or a large mail to prepare here when its turn comes."""
 
-    __slots__ = ("executor", "future", "key", "raw")
+    __slots__ = ("key", "raw", "worker")
 
-    def __init__(
-        self,
-        key: str,
-        future: Future[Prepared] | None = None,
-        executor: ProcessPoolExecutor | None = None,
-        raw: bytes | None = None,
-    ) -> None:
-        self.key, self.future, self.executor, self.raw = key, future, executor, raw
+    def __init__(self, key: str, raw: bytes, worker: Worker | None = None) -> None:
+        self.key, self.raw, self.worker = key, raw, worker
+
+    def ready(self) -> bool:
+        return self.worker is None or self.worker.ready()
 
 
 class PreparePool:
     """``pool.prepared(fetched)`` yields ``(key, Prepared)`` in the order of ``fetched``."""
 
-    def __init__(self, blob_root: Path, workers: int, depth: int = 32) -> None:
-        self.blob_root, self.depth = blob_root, max(1, depth)
-        self._workers = workers
-        self._executor: ProcessPoolExecutor | None = None
-        # What the workers hold, until they answer: a worker that dies loses nothing.
-        self._raws: dict[str, bytes] = {}
+    def __init__(
+        self, blob_root: Path, workers: int, depth: int = 128, depth_bytes: int = 64 * 1024 * 1024
+    ) -> None:
+        # How far the workers may run ahead of the store: enough to keep them busy while the main process
+        # commits, bounded in bytes so memory does not grow with the size of the mail.
+        self.blob_root, self.depth, self.depth_bytes = blob_root, max(1, depth), depth_bytes
+        self._count = workers
+        self._workers: list[Worker] = []
+        self._next = 0
+        self._in_flight = 0  # bytes sent to workers and not answered yet
 
     def start(self) -> None:
-        """Start the workers now. Call it before starting threads of your own: workers are forked (no
-        start-up cost, no re-import of the main module), and a fork must not copy a lock another thread
-        holds. ProcessPoolExecutor forks all its workers before it starts its own threads."""
-        if self._workers:
-            self._pool().submit(int).result()
-
-    def _pool(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            self._executor = _executor(self._workers)
-        return self._executor
+        """Start the workers. Call it before starting threads of your own: they are forked (no start-up
+        cost, no re-import of the main module), and a fork must not copy a lock another thread holds."""
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        while len(self._workers) < self._count:
+            self._workers.append(Worker(self.blob_root, method))
 
     def prepared(
         self, fetched: Iterator[FetchedMessage], on_wait: Callable[[], None] = lambda: None
     ) -> Iterator[tuple[str, Prepared]]:
         """``on_wait`` is called when the next result is not ready yet (the runner commits then)."""
-        if self._workers == 0:
+        if self._count == 0:
             for item in fetched:
                 yield item.key, prepare(item.raw, self.blob_root)
             return
+        self.start()
         pending: deque[_Pending] = deque()
         for item in fetched:
-            pending.append(self._submit(item))
-            while len(pending) > self.depth or (pending and _ready(pending[0])):
+            pending.append(self._send(item))
+            while pending and (self._full(pending) or pending[0].ready()):
                 yield self._result(pending.popleft(), on_wait)
         while pending:
             yield self._result(pending.popleft(), on_wait)
 
-    def _submit(self, item: FetchedMessage) -> _Pending:
+    def _full(self, pending: deque[_Pending]) -> bool:
+        return len(pending) > self.depth or self._in_flight > self.depth_bytes
+
+    def _send(self, item: FetchedMessage) -> _Pending:
         if len(item.raw) > INLINE_BYTES:
-            return _Pending(item.key, raw=item.raw)
-        self._raws[item.key] = item.raw
-        executor = self._pool()
-        try:
-            future = executor.submit(prepare, item.raw, self.blob_root)
-        except BrokenProcessPool:  # a worker died since the last answer: start afresh
-            self._forget(executor)
-            executor = self._pool()
-            future = executor.submit(prepare, item.raw, self.blob_root)
-        return _Pending(item.key, future, executor)
+            return _Pending(item.key, item.raw)
+        for _ in range(len(self._workers) + 1):
+            self._next = (self._next + 1) % len(self._workers)
+            worker = self._workers[self._next]
+            if not worker.alive:  # replaced after it died
+                worker = self._workers[self._next] = Worker(self.blob_root, RESTART_METHOD)
+            try:
+                worker.send(item.raw)
+            except WorkerDied:
+                continue
+            self._in_flight += len(item.raw)
+            return _Pending(item.key, item.raw, worker)
+        raise WorkerDied("no parse worker could be started")
 
     def _result(self, p: _Pending, on_wait: Callable[[], None]) -> tuple[str, Prepared]:
-        if p.future is None:
-            assert p.raw is not None
+        if p.worker is None:
             return p.key, prepare(p.raw, self.blob_root)
-        raw = self._raws.pop(p.key)
+        self._in_flight -= len(p.raw)
+        if not p.worker.ready():
+            on_wait()
         try:
-            if not p.future.done():
-                on_wait()
-            return p.key, p.future.result()
-        except BrokenProcessPool:
-            assert p.executor is not None
-            self._forget(p.executor)
-            return p.key, self._alone(raw)
-
-    def _forget(self, broken: ProcessPoolExecutor) -> None:
-        """A broken executor is replaced at the next submit; messages already sent to a newer one stay."""
-        if self._executor is broken:
-            self._executor = None
-        broken.shutdown(wait=False, cancel_futures=True)
+            return p.key, p.worker.receive()
+        except WorkerDied:
+            return p.key, self._alone(p.raw)
 
     def _alone(self, raw: bytes) -> Prepared:
         """A worker died while it held this message (maybe because of another one): try it on its own."""
         log.warning("a parse worker died; preparing a %d-byte message again on its own", len(raw))
-        executor = _executor(1)
+        worker = Worker(self.blob_root, RESTART_METHOD)
         try:
-            return executor.submit(prepare, raw, self.blob_root).result()
-        except BrokenProcessPool:
+            worker.send(raw)
+            return worker.receive()
+        except WorkerDied:
             return _killer(raw, self.blob_root)
         finally:
-            executor.shutdown(wait=True)
+            worker.stop()
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        for worker in self._workers:
+            worker.stop()
+        self._workers = []
 
     def __enter__(self) -> PreparePool:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _executor(workers: int) -> ProcessPoolExecutor:
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context(method), initializer=_worker_started
-    )
-
-
-def _worker_started() -> None:
-    """Ctrl-C reaches the whole process group; the main process decides when its workers stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _ready(p: _Pending) -> bool:
-    """A worker's answer is in, or a large mail is due to be prepared here."""
-    return p.future is None or p.future.done()
 
 
 def _killer(raw: bytes, blob_root: Path) -> Prepared:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from django.utils import timezone
 
 from postroom.mailboxes.models import Cycle, Delivery, DeliveryStatus, Mailbox
 from postroom.mailboxes.server import server_settings
+from postroom.pipeline.acknowledge import Acknowledger
 from postroom.pipeline.backfill import BackfillPlan, plan_backfill
 from postroom.pipeline.batch import Batch
 from postroom.pipeline.group import Item
@@ -64,36 +64,6 @@ class Hooks:
     stop: threading.Event = field(default_factory=threading.Event)
 
 
-class _Acknowledger:
-    """Collects keys whose fate is committed and tells the server, after a durability barrier, in batches."""
-
-    def __init__(self, mailbox: Mailbox, session: Session, lock: threading.Lock) -> None:
-        self.mailbox, self.session, self.lock = mailbox, session, lock
-        self.by_action: dict[str, list[str]] = {}
-        self.last = time.monotonic()
-
-    def add(self, key: str, action: str) -> None:
-        self.by_action.setdefault(action, []).append(key)
-        pending = sum(len(v) for v in self.by_action.values())
-        if pending >= ACK_EVERY or time.monotonic() - self.last > ACK_SECONDS:
-            self.flush()
-
-    def flush(self) -> None:
-        self.last = time.monotonic()
-        if not self.by_action:
-            return
-        durability.barrier()
-        for action, keys in self.by_action.items():
-            if action != "keep":
-                with self.lock:
-                    self.session.acknowledge(keys, action)
-            for start in range(0, len(keys), 500):
-                Delivery.objects.filter(
-                    mailbox=self.mailbox, source_key__in=keys[start : start + 500]
-                ).update(acknowledged=True)
-        self.by_action = {}
-
-
 def _ledger(mailbox: Mailbox, keys: list[str]) -> dict[str, tuple[str, bool]]:
     found: dict[str, tuple[str, bool]] = {}
     for start in range(0, len(keys), 500):
@@ -125,7 +95,7 @@ def _import(mailbox: Mailbox, session: Session, hooks: Hooks, result: CycleResul
     remote = session.list_messages()
     ledger = _ledger(mailbox, [r.key for r in remote])
     lock = threading.Lock()
-    acks = _Acknowledger(mailbox, session, lock)
+    acks = Acknowledger(mailbox, session, lock, every=ACK_EVERY, seconds=ACK_SECONDS)
     _retry_acknowledgements(mailbox, ledger, acks)
     fresh = [r for r in remote if r.key not in ledger]
     plan = plan_backfill(mailbox, fresh, timezone.now())
@@ -156,12 +126,12 @@ def _import(mailbox: Mailbox, session: Session, hooks: Hooks, result: CycleResul
         finally:
             batch.rollback()  # only when something above raised: that batch is imported by the next cycle
             fetcher.close()
-            acks.flush()
+            acks.close()
     result.waiting = len(todo) - result.fetched
 
 
 def _retry_acknowledgements(
-    mailbox: Mailbox, ledger: dict[str, tuple[str, bool]], acks: _Acknowledger
+    mailbox: Mailbox, ledger: dict[str, tuple[str, bool]], acks: Acknowledger
 ) -> None:
     """Stored mail still on the server: tell the server now (it is not imported again).
 
