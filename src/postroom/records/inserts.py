@@ -9,6 +9,7 @@ wherever a field needs it (JSON, dates); plain strings, numbers and booleans pas
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -116,23 +117,32 @@ def fetch(
     db = db or _db()
     if db.connection is None:
         db.ensure_connection()
-    if db.vendor == "sqlite":
-        sql = sql.replace("%s", "?")
-        cursor = db.connection.cursor()
-    elif db.vendor == "postgresql":
-        # Server-side binding: Django's default client cursor quotes every value in Python, which for
-        # the text and HTML of a mail costs more than the database's work; repeated shapes get prepared.
+    if db.vendor == "postgresql":
+        # A raw cursor with server-side binding: Django's client cursor quotes every value in Python (for
+        # the text and HTML of a mail that costs more than the database's work), and psycopg's own cursor
+        # re-parses every long statement to find its placeholders. Repeated shapes get prepared.
         import psycopg
 
-        cursor = psycopg.Cursor(db.connection)
+        cursor = psycopg.RawCursor(db.connection)
     else:
         cursor = db.connection.cursor()
     try:
         with db.wrap_database_errors:  # driver errors become Django's (IntegrityError, OperationalError...)
-            cursor.execute(sql, params)
+            cursor.execute(native(sql, db.vendor), params)
             return cursor.fetchall() if cursor.description else []
     finally:
         cursor.close()
+
+
+@functools.lru_cache(maxsize=1024)
+def native(sql: str, vendor: str) -> str:
+    """``%s`` placeholders as the driver takes them: ``?`` for SQLite, ``$1, $2...`` for PostgreSQL."""
+    if vendor == "sqlite":
+        return sql.replace("%s", "?")
+    if vendor == "postgresql":
+        pieces = sql.split("%s")
+        return "".join(f"{piece}${i}" for i, piece in enumerate(pieces[:-1], 1)) + pieces[-1]
+    return sql
 
 
 def table(model: type[models.Model]) -> str:
