@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 
 from postroom.core.errors import ConfigError, PostroomError, TransientError
+from postroom.core.memory import return_large_buffers
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return_large_buffers()
     setup_django()
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -12,7 +12,8 @@ _DONE = object()
 
 
 class Prefetcher(Iterator[T]):
-    """Iterates ``source`` in a thread, holding at most ``depth`` items ahead of the consumer.
+    """Iterates ``source`` in a thread, holding at most ``depth`` items (and, given ``size``, about
+    ``max_bytes``) ahead of the consumer, so that memory does not grow with the size of the mailbox.
 
     ``lock`` is held while the thread advances the source; the consumer takes the same lock to send other
     commands (acknowledgements) on the same connection between two fetch batches.
@@ -24,8 +25,13 @@ class Prefetcher(Iterator[T]):
         lock: threading.Lock,
         depth: int = 150,
         on_wait: Callable[[], None] = lambda: None,
+        size: Callable[[T], int] = lambda item: 0,
+        max_bytes: int = 8 * 1024 * 1024,
     ) -> None:
         self._source = source
+        self._size, self._max_bytes = size, max_bytes
+        self._held = 0  # bytes in the queue
+        self._room = threading.Condition()
         self._on_wait = on_wait  # called when the consumer would block (the runner commits then)
         self._lock = lock
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
@@ -40,11 +46,20 @@ class Prefetcher(Iterator[T]):
                     item = next(self._source, _DONE)
                 if item is _DONE:
                     break
+                self._wait_for_room()
+                with self._room:
+                    self._held += self._size(item)  # type: ignore[arg-type]
                 self._put(item)
         except BaseException as exc:  # handed to the consumer, which raises it in its own thread
             self._put(exc)
             return
         self._put(_DONE)
+
+    def _wait_for_room(self) -> None:
+        """Hold back while the queue holds more than ``max_bytes`` (one item always fits)."""
+        with self._room:
+            while self._held > self._max_bytes and not self._stop.is_set():
+                self._room.wait(timeout=0.2)
 
     def _put(self, item: object) -> None:
         while not self._stop.is_set():
@@ -64,6 +79,9 @@ class Prefetcher(Iterator[T]):
             raise StopIteration
         if isinstance(item, BaseException):
             raise item
+        with self._room:
+            self._held -= self._size(item)  # type: ignore[arg-type]
+            self._room.notify()
         return item  # type: ignore[return-value]
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from postroom.pipeline.ingest import Outcome, ingest_group
 from postroom.pipeline.parallel import pool_for
 from postroom.pipeline.prefetch import Prefetcher
 from postroom.records import durability, lookups
-from postroom.sources.base import Session
+from postroom.sources.base import FetchedMessage, Session
 from postroom.sources.registry import open_session
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,9 @@ def _import(mailbox: Mailbox, session: Session, hooks: Hooks, result: CycleResul
     batch: Batch[Item, Outcome] = Batch(lambda items: ingest_group(context, items), committed)
     with pool_for(len(todo), Path(settings.BLOB_DIR)) as pool:
         pool.start()  # before the fetch thread: workers are forked
-        fetcher: Prefetcher = Prefetcher(session.fetch(todo), lock, on_wait=batch.commit_if_idle)
+        fetcher: Prefetcher[FetchedMessage] = Prefetcher(
+            session.fetch(todo), lock, on_wait=batch.commit_if_idle, size=lambda m: len(m.raw)
+        )
         try:
             for key, prepared in pool.prepared(fetcher, on_wait=batch.commit_if_idle):
                 batch.add(Item(key, prepared, archive=key in plan.archive))
