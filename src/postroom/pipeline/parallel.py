@@ -56,7 +56,7 @@ class PreparePool:
     """``pool.prepared(fetched)`` yields ``(key, Prepared)`` in the order of ``fetched``."""
 
     def __init__(
-        self, blob_root: Path, workers: int, depth: int = 128, depth_bytes: int = 8 * 1024 * 1024
+        self, blob_root: Path, workers: int, depth: int = 128, depth_bytes: int = 4 * 1024 * 1024
     ) -> None:
         # How far the workers may run ahead of the store: enough to keep them busy while the main process
         # commits, bounded in bytes so memory does not grow with the size of the mail.

@@ -26,7 +26,7 @@ class Prefetcher(Iterator[T]):
         depth: int = 150,
         on_wait: Callable[[], None] = lambda: None,
         size: Callable[[T], int] = lambda item: 0,
-        max_bytes: int = 8 * 1024 * 1024,
+        max_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self._source = source
         self._size, self._max_bytes = size, max_bytes

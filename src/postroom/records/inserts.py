@@ -25,6 +25,7 @@ _PLAIN = {
 
 # (row, now, the database wrapper) -> the value to send
 MAX_PARAMS = 30000  # per statement: SQLite allows 32,766, PostgreSQL 65,535
+MAX_ROWS = 64  # per statement
 
 Getter = Callable[[dict[str, Any], Any, BaseDatabaseWrapper], Any]
 _statements: dict[tuple[Any, ...], tuple[str, list[Getter]]] = {}
@@ -81,12 +82,13 @@ def _statement(
     fields = [f for f in meta.concrete_fields if not f.primary_key or f.name in names]
     getters = [_getter(f, f.name in names) for f in fields]
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = (
+    sql = _native(
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES {', '.join([one] * count)}"
-        f"{' ON CONFLICT DO NOTHING' if ignore else ''} RETURNING {quote(meta.pk.column)}"
+        f"{' ON CONFLICT DO NOTHING' if ignore else ''} RETURNING {quote(meta.pk.column)}",
+        db.vendor,
     )
-    if len(_statements) > 512:  # shapes vary only with the number of rows; never let this grow unbounded
+    if len(_statements) > 256:  # a handful of shapes per table (see _chunk_sizes); a bound all the same
         _statements.clear()
     _statements[cache_key] = (sql, getters)
     return sql, getters
@@ -100,14 +102,26 @@ def insert(
     if not rows:
         return []
     db, names, now = _db(), tuple(rows[0]), timezone.now()
-    per_statement = max(1, MAX_PARAMS // len(model._meta.concrete_fields))
     ids: list[int] = []
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        sql, getters = _statement(db, model, names, len(chunk), ignore_conflicts)
+    start = 0
+    for size in _chunk_sizes(len(rows), MAX_PARAMS // len(model._meta.concrete_fields)):
+        chunk = rows[start : start + size]
+        start += size
+        sql, getters = _statement(db, model, names, size, ignore_conflicts)
         params = [get(row, now, db) for row in chunk for get in getters]
-        ids += [r[0] for r in fetch(sql, params, db)]
+        ids += [r[0] for r in _run(db, sql, params)]
     return ids
+
+
+def _chunk_sizes(count: int, most: int) -> list[int]:
+    """Rows per statement: powers of two (37 rows: 32 + 4 + 1), so that a table has a handful of statement
+    shapes, each cached and prepared once, however the group sizes vary."""
+    sizes, cap = [], 1 << (min(MAX_ROWS, max(1, most)).bit_length() - 1)
+    while count:
+        size = min(cap, 1 << (count.bit_length() - 1))
+        sizes.append(size)
+        count -= size
+    return sizes
 
 
 def fetch(
@@ -115,6 +129,11 @@ def fetch(
 ) -> list[tuple[Any, ...]]:
     """Run one statement on the driver's cursor; ``sql`` uses ``%s`` placeholders on every database."""
     db = db or _db()
+    return _run(db, native(sql, db.vendor), params)
+
+
+def _run(db: BaseDatabaseWrapper, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """``sql`` in the driver's own placeholders (see ``native``)."""
     if db.connection is None:
         db.ensure_connection()
     if db.vendor == "postgresql":
@@ -128,14 +147,13 @@ def fetch(
         cursor = db.connection.cursor()
     try:
         with db.wrap_database_errors:  # driver errors become Django's (IntegrityError, OperationalError...)
-            cursor.execute(native(sql, db.vendor), params)
+            cursor.execute(sql, params)
             return cursor.fetchall() if cursor.description else []
     finally:
         cursor.close()
 
 
-@functools.lru_cache(maxsize=1024)
-def native(sql: str, vendor: str) -> str:
+def _native(sql: str, vendor: str) -> str:
     """``%s`` placeholders as the driver takes them: ``?`` for SQLite, ``$1, $2...`` for PostgreSQL."""
     if vendor == "sqlite":
         return sql.replace("%s", "?")
@@ -143,6 +161,10 @@ def native(sql: str, vendor: str) -> str:
         pieces = sql.split("%s")
         return "".join(f"{piece}${i}" for i, piece in enumerate(pieces[:-1], 1)) + pieces[-1]
     return sql
+
+
+# The hand-written queries, converted once each (a few shapes each: their IN lists vary in length).
+native = functools.lru_cache(maxsize=256)(_native)
 
 
 def table(model: type[models.Model]) -> str:

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 PORTS = {"ssl": 993, "starttls": 143, "none": 143}
 FETCH_BATCH = 100  # messages per UID FETCH
-FETCH_BATCH_BYTES = 8 * 1024 * 1024  # ...and at most this much mail held in memory per batch
+FETCH_BATCH_BYTES = 4 * 1024 * 1024  # ...and at most this much mail held in memory per batch
 ACK_BATCH = 1000  # UIDs per STORE/MOVE, keeping each command line well under server limits
 
 
