@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import pickle
 import queue
 import signal
@@ -73,6 +74,10 @@ def serve(conn: Connection, blob_root: Path) -> None:
     """The worker's loop. A reader thread takes every mail off the socket as it comes, so the main process
     never blocks sending while this one blocks answering; an empty message ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group; the main process decides
+    # Parsing takes whatever CPU is left; the main process and the database server, which wait on each
+    # other statement by statement, get a core as soon as they need one.
+    with contextlib.suppress(OSError):
+        os.nice(10)
     inbox: queue.Queue[bytes] = queue.Queue()
 
     def read() -> None:
