@@ -76,6 +76,15 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
     return seconds, peak_kb / 1024, proc.stdout.decode()
 
 
+def dovecot_count(server: DovecotServer, folder: str) -> int:
+    return int(server.count(folder))
+
+
+def fresh_database(url: str | None, turn: int) -> str | None:
+    """Each PostgreSQL run imports into a database of its own, like each SQLite run into a new folder."""
+    return url if url is None or turn == 0 else postgres_url()
+
+
 def postgres_url() -> str | None:
     try:
         import psycopg
@@ -122,22 +131,33 @@ def fill(server: DovecotServer, folder: str, count: int) -> int:
     return total
 
 
-def measure(server: DovecotServer, count: int) -> list[tuple[str, float, float, float]]:
+def measure(server: DovecotServer, count: int, repeat: int = 1) -> list[tuple[str, float, float, float]]:
+    """Each run ``repeat`` times, in turn (so that a slow moment of the machine hits all of them); each
+    figure is the median run's."""
     folder = f"bench{count}"
     size_mb = fill(server, folder, count) / 1e6
-    print(f"\n{count} messages, {size_mb:.1f} MB in folder {folder}")
-    rows = []
+    runs_note = f", {repeat} runs each (median shown)" if repeat > 1 else ""
+    print(f"\n{count} messages, {size_mb:.1f} MB in folder {folder}{runs_note}")
     args = [server.host, str(server.ports["imap"]), server.user, server.password, folder]
-    secs, rss, _ = timed([sys.executable, "-c", REFERENCE, *args])
-    rows.append(("reference (imaplib + email policy.default)", secs, rss, size_mb))
-    secs, rss, out = run_postroom(server, folder, None)
-    print("  " + out.strip())
-    rows.append(("postroom import, SQLite", secs, rss, size_mb))
-    if (url := postgres_url()) is not None:
-        fill(server, folder, count)
-        secs, rss, out = run_postroom(server, folder, url)
-        print("  " + out.strip())
-        rows.append(("postroom import, PostgreSQL", secs, rss, size_mb))
+    url = postgres_url()
+    runs: dict[str, list[tuple[float, float]]] = {}
+    for turn in range(repeat):
+        secs, rss, _ = timed([sys.executable, "-c", REFERENCE, *args])
+        runs.setdefault("reference (imaplib + email policy.default)", []).append((secs, rss))
+        for name, db in (("postroom import, SQLite", None), ("postroom import, PostgreSQL", url)):
+            if name.endswith("PostgreSQL") and url is None:
+                continue
+            if dovecot_count(server, folder) == 0:
+                fill(server, folder, count)
+            secs, rss, out = run_postroom(server, folder, fresh_database(db, turn))
+            print("  " + out.strip())
+            runs.setdefault(name, []).append((secs, rss))
+        if turn < repeat - 1:
+            fill(server, folder, count)
+    rows = []
+    for name, results in runs.items():
+        secs, rss = sorted(results)[len(results) // 2]
+        rows.append((name, secs, rss, size_mb))
     ref = rows[0][1]
     print(f"  {'':44} {'msg/s':>8} {'MB/s':>7} {'x ref':>6} {'peak RSS':>9}")
     for name, secs, rss, mb in rows:
@@ -183,10 +203,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, action="append", help="messages in the mailbox (repeatable)")
     parser.add_argument("--large-mb", type=int, default=50, help="size of the one-large-mail run (0: skip)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each kind for counts up to 2,000")
     args = parser.parse_args()
     counts = args.count or [1000]
     with DovecotServer() as server:
-        results = {n: measure(server, n) for n in counts}
+        results = {n: measure(server, n, args.repeat if n <= 2000 else 1) for n in counts}
         if args.large_mb:
             measure_large(server, args.large_mb)
     if len(counts) > 1:

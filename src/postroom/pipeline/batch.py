@@ -26,7 +26,7 @@ class Batch(Generic[I, O]):
         self,
         store: Callable[[list[I]], list[O]],
         on_commit: Callable[[I, O], None],
-        group_size: int = 50,
+        group_size: int = 100,
         max_messages: int = 200,
         max_seconds: float = 0.5,
         idle_after: float = 0.05,
