@@ -28,7 +28,11 @@ def setup_django() -> None:
 def build_parser() -> argparse.ArgumentParser:
     from postroom.cli import commands
 
-    parser = argparse.ArgumentParser(prog="postroom", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="postroom",
+        description="Postroom turns the mail that arrives in team mailboxes into records.",
+        epilog="`postroom COMMAND --help` tells more about each command; see README.md for set-up.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.register(sub)
     return parser
