@@ -80,7 +80,7 @@ class Batch(Generic[I, O]):
             return
         atomic, self._atomic = self._atomic, None
         self._done = []
-        exc = sys.exc_info()
-        if exc[0] is None:
-            exc = (RuntimeError, RuntimeError("batch abandoned"), None)
-        atomic.__exit__(*exc)
+        kind, error, trace = sys.exc_info()
+        if error is None:
+            kind, error = RuntimeError, RuntimeError("batch abandoned")
+        atomic.__exit__(kind, error, trace)

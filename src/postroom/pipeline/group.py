@@ -60,12 +60,17 @@ class GroupDecider:
 
     def plan(self, item: Item) -> Plan:
         prepared, msg = item.prepared, item.prepared.message
-        base = {"key": item.key, "raw": prepared.raw, "delivery_id": item.delivery_id}
         if msg is None:
-            return Plan(**base, status=DeliveryStatus.FAILED, reason=prepared.error)
+            return Plan(
+                item.key, prepared.raw, DeliveryStatus.FAILED, prepared.error, delivery_id=item.delivery_id
+            )
         same = _same_key(msg, prepared.raw.sha256)
         if (duplicate := self._duplicate(same)) is not None:
-            return Plan(**base, status=DeliveryStatus.DUPLICATE, reason=duplicate[0], record=duplicate[1])
+            reason, record = duplicate
+            return Plan(
+                item.key, prepared.raw, DeliveryStatus.DUPLICATE, reason,
+                record=record, delivery_id=item.delivery_id,
+            )  # fmt: skip
         decision = route(msg, self._defaults)
         match = resolve_thread(
             msg,
@@ -74,8 +79,9 @@ class GroupDecider:
             self.context.mailbox.subject_reference_from_anyone,
         )
         plan = Plan(
-            **base,
-            status=DeliveryStatus.STORED,
+            item.key,
+            prepared.raw,
+            DeliveryStatus.STORED,
             msg=msg,
             kind=decision.kind,
             record=match.record if match.record is not None else self._new_placeholder(),
@@ -84,6 +90,7 @@ class GroupDecider:
             why={"route": decision.reason, "thread": match.reason},
             archive=item.archive,
             participants=_participants(msg, self.context.own_addresses),
+            delivery_id=item.delivery_id,
         )
         self._remember(plan, same, match)
         return plan

@@ -16,6 +16,7 @@ import signal
 import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from postroom.pipeline.prepare import Prepared, prepare
 
@@ -26,7 +27,7 @@ class WorkerDied(Exception):
 
 class Worker:
     def __init__(self, blob_root: Path, method: str = "fork") -> None:
-        ctx = multiprocessing.get_context(method)
+        ctx: Any = multiprocessing.get_context(method)  # a fork or spawn context: both have Process
         self._conn, theirs = ctx.Pipe(duplex=True)
         self._process = ctx.Process(target=serve, args=(theirs, blob_root), name="postroom-parse")
         self._process.daemon = True

@@ -83,9 +83,9 @@ def _statement(
     getters = [_getter(f, f.name in names) for f in fields]
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = _native(
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "
         f"VALUES {', '.join([one] * count)}"
-        f"{' ON CONFLICT DO NOTHING' if ignore else ''} RETURNING {quote(meta.pk.column)}",
+        f"{' ON CONFLICT DO NOTHING' if ignore else ''} RETURNING {quote(str(meta.pk.column))}",
         db.vendor,
     )
     if len(_statements) > 256:  # a handful of shapes per table (see _chunk_sizes); a bound all the same
