@@ -18,7 +18,7 @@ from postroom.pipeline.backfill import BackfillPlan, plan_backfill
 from postroom.pipeline.batch import Batch
 from postroom.pipeline.group import Item
 from postroom.pipeline.ingest import Outcome, ingest_group
-from postroom.pipeline.parallel import pool_for
+from postroom.pipeline.parallel import PreparePool, pool_for
 from postroom.pipeline.prefetch import Prefetcher
 from postroom.records import durability, lookups
 from postroom.sources.base import FetchedMessage, Session
@@ -94,15 +94,32 @@ def run_cycle(mailbox: Mailbox, hooks: Hooks | None = None) -> CycleResult:
 def _import(mailbox: Mailbox, session: Session, hooks: Hooks, result: CycleResult) -> None:
     remote = session.list_messages()
     ledger = _ledger(mailbox, [r.key for r in remote])
-    lock = threading.Lock()
-    acks = Acknowledger(mailbox, session, lock, every=ACK_EVERY, seconds=ACK_SECONDS)
-    _retry_acknowledgements(mailbox, ledger, acks)
     fresh = [r for r in remote if r.key not in ledger]
     plan = plan_backfill(mailbox, fresh, timezone.now())
     result.skipped = _skip(mailbox, plan)
     todo = [r.key for r in fresh if r.key not in plan.skip]
     hooks.on_total(len(todo))
     context = lookups.context_for(mailbox)
+    with pool_for(len(todo), Path(settings.BLOB_DIR)) as pool:
+        pool.start()  # before any thread of ours (acknowledgements, fetch): workers are forked
+        _import_fetched(mailbox, session, hooks, result, ledger, plan, todo, context, pool)
+    result.waiting = len(todo) - result.fetched
+
+
+def _import_fetched(
+    mailbox: Mailbox,
+    session: Session,
+    hooks: Hooks,
+    result: CycleResult,
+    ledger: dict[str, tuple[str, bool]],
+    plan: BackfillPlan,
+    todo: list[str],
+    context: lookups.MailboxContext,
+    pool: PreparePool,
+) -> None:
+    lock = threading.Lock()
+    acks = Acknowledger(mailbox, session, lock, every=ACK_EVERY, seconds=ACK_SECONDS)
+    _retry_acknowledgements(mailbox, ledger, acks)
 
     def committed(item: Item, outcome: Outcome) -> None:
         result.count(outcome)
@@ -113,23 +130,20 @@ def _import(mailbox: Mailbox, session: Session, hooks: Hooks, result: CycleResul
             acks.add(item.key, mailbox.on_failure)
 
     batch: Batch[Item, Outcome] = Batch(lambda items: ingest_group(context, items), committed)
-    with pool_for(len(todo), Path(settings.BLOB_DIR)) as pool:
-        pool.start()  # before the fetch thread: workers are forked
-        fetcher: Prefetcher[FetchedMessage] = Prefetcher(
-            session.fetch(todo), lock, on_wait=batch.commit_if_idle, size=lambda m: len(m.raw)
-        )
-        try:
-            for key, prepared in pool.prepared(fetcher, on_wait=batch.commit_if_idle):
-                batch.add(Item(key, prepared, archive=key in plan.archive))
-                if hooks.stop.is_set():
-                    result.interrupted = True
-                    break
-            batch.commit()
-        finally:
-            batch.rollback()  # only when something above raised: that batch is imported by the next cycle
-            fetcher.close()
-            acks.close()
-    result.waiting = len(todo) - result.fetched
+    fetcher: Prefetcher[FetchedMessage] = Prefetcher(
+        session.fetch(todo), lock, on_wait=batch.commit_if_idle, size=lambda m: len(m.raw)
+    )
+    try:
+        for key, prepared in pool.prepared(fetcher, on_wait=batch.commit_if_idle):
+            batch.add(Item(key, prepared, archive=key in plan.archive))
+            if hooks.stop.is_set():
+                result.interrupted = True
+                break
+        batch.commit()
+    finally:
+        batch.rollback()  # only when something above raised: that batch is imported by the next cycle
+        fetcher.close()
+        acks.close()
 
 
 def _retry_acknowledgements(

@@ -8,6 +8,7 @@ refilling needed the main process's GIL, so the workers sat idle while the main 
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import os
 import pickle
@@ -79,6 +80,9 @@ def serve(conn: Connection, blob_root: Path) -> None:
     # other statement by statement, get a core as soon as they need one.
     with contextlib.suppress(OSError):
         os.nice(10)
+    # Nothing here writes to the terminal: a fork copies the lock of stderr as another thread (a progress
+    # bar) held it, and a library's log line would then wait on it forever. Outcomes carry the defects.
+    logging.disable(logging.CRITICAL)
     inbox: queue.Queue[bytes] = queue.Queue()
 
     def read() -> None:
