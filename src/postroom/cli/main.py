@@ -25,7 +25,7 @@ def setup_django() -> None:
     django.setup()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     from postroom.cli import commands
 
     parser = argparse.ArgumentParser(
@@ -34,14 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="`postroom COMMAND --help` tells more about each command; see README.md for set-up.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.register(sub)
+    commands.register(sub, sys.argv[1:] if argv is None else argv)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     return_large_buffers()
     setup_django()
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
