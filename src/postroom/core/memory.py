@@ -9,7 +9,6 @@ largest mails in hand need, not at what the mailbox ever held.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 _M_MMAP_THRESHOLD = -3  # glibc's malloc.h
@@ -21,7 +20,8 @@ def return_large_buffers() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        # dlopen(NULL): the running program with the libc it is linked to (find_library runs ldconfig).
+        libc = ctypes.CDLL(None)
         return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
     except (OSError, AttributeError):  # musl and others have no mallopt: nothing to tune
         return False
