@@ -4,6 +4,8 @@ Starts a private Dovecot, fills a folder with N generated mails (benchmarks/mail
 (a) the reference: stdlib imaplib UID FETCH of 100 at a time (BODY.PEEK[]) + email.message_from_bytes with
     policy.default, decoding every leaf part;
 (b) `postroom import` with after_import: delete into SQLite, and into PostgreSQL when one is reachable;
+(c) the same SQLite import with 50 rules and 20 field mappings (benchmarks/rules_config.py), and the
+    routing's own time per message (filters, rules, mappings) over the same mails, in process;
 and the peak memory of importing one large mail (50 MB by default) against importing one small one.
 Each runs in its own process, so its peak RSS is its own. Usage:
 
@@ -26,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from mailgen import generate  # noqa: E402
+from rules_config import MAPPINGS, RULES, people, rules_yaml  # noqa: E402
 from tests.support.dovecot import DovecotServer  # noqa: E402
 
 REFERENCE = r"""
@@ -99,7 +102,31 @@ def postgres_url() -> str | None:
         return None
 
 
-def run_postroom(server: DovecotServer, folder: str, db_url: str | None) -> tuple[float, float, str]:
+# Routing alone, in process, over the mails of the rules run: what each message costs filters, rules and
+# mappings (the directory's sender lookups are left out: they are one query per group, part of storing).
+ROUTING = r"""
+import os, sys, time
+sys.path[:0] = [sys.argv[2]]
+import django
+os.environ["DJANGO_SETTINGS_MODULE"] = "postroom.project.settings"
+django.setup()
+from mailgen import generate
+from postroom.mail.parse import parse_message
+from postroom.mailboxes.models import Mailbox
+from postroom.records.lookups import rule_set
+from postroom.routing.engine import Sender, route
+rules = rule_set(Mailbox.objects.get(name="bench"))
+msgs = [parse_message(raw) for raw in generate(int(sys.argv[1]))]
+start = time.perf_counter()
+for m in msgs:
+    route(m, rules, Sender(m.from_.address if m.from_ else ""), in_team=lambda team, sender: False)
+print(len(rules.rules), sum(len(r.actions.mappings) for r in rules.rules), time.perf_counter() - start)
+"""
+
+
+def run_postroom(
+    server: DovecotServer, folder: str, db_url: str | None, rules: bool = False
+) -> tuple[float, float, str]:
     data = tempfile.mkdtemp(prefix="postroom-bench-")
     env = {**os.environ, "POSTROOM_DATA_DIR": data, "BENCH_PASSWORD": server.password}
     env.pop("POSTROOM_DATABASE_URL", None)
@@ -107,14 +134,32 @@ def run_postroom(server: DovecotServer, folder: str, db_url: str | None) -> tupl
         env["POSTROOM_DATABASE_URL"] = db_url
     config = Path(data) / "bench.yaml"
     config.write_text(
-        "mailboxes:\n  - name: bench\n    protocol: imap\n    host: 127.0.0.1\n"
+        (people() if rules else "") + "mailboxes:\n  - name: bench\n    protocol: imap\n    host: 127.0.0.1\n"
         f"    port: {server.ports['imap']}\n    security: none\n    username: {server.user}\n"
         f"    password_env: BENCH_PASSWORD\n    folder: {folder}\n    address: desk@example.com\n"
-        "    after_import: delete\n"
+        "    after_import: delete\n" + (rules_yaml() if rules else "")
     )
     postroom = [sys.executable, "-m", "postroom.cli.main"]
     subprocess.run([*postroom, "config", "load", str(config)], env=env, check=True, capture_output=True)
-    return timed([*postroom, "import"], env)
+    result = timed([*postroom, "import"], env)
+    if rules:
+        global LAST_RULES_ENV
+        LAST_RULES_ENV = env
+    return result
+
+
+LAST_RULES_ENV: dict[str, str] | None = None
+RULES_RUN = f"postroom import, SQLite, {RULES} rules + {MAPPINGS} mappings"
+
+
+def routing_seconds(count: int) -> tuple[int, int, float]:
+    """(rules, mappings, seconds) of routing the ``count`` mails in process, with the rules run's set."""
+    assert LAST_RULES_ENV is not None
+    out = subprocess.run(
+        [sys.executable, "-c", ROUTING, str(count), str(ROOT / "benchmarks")],
+        env=LAST_RULES_ENV, capture_output=True, check=True,
+    ).stdout.split()  # fmt: skip
+    return int(out[0]), int(out[1]), float(out[2])
 
 
 def fill(server: DovecotServer, folder: str, count: int) -> int:
@@ -144,12 +189,13 @@ def measure(server: DovecotServer, count: int, repeat: int = 1) -> list[tuple[st
     for turn in range(repeat):
         secs, rss, _ = timed([sys.executable, "-c", REFERENCE, *args])
         runs.setdefault("reference (imaplib + email policy.default)", []).append((secs, rss))
-        for name, db in (("postroom import, SQLite", None), ("postroom import, PostgreSQL", url)):
+        kinds = (("postroom import, SQLite", None), ("postroom import, PostgreSQL", url), (RULES_RUN, None))
+        for name, db in kinds:
             if name.endswith("PostgreSQL") and url is None:
                 continue
             if dovecot_count(server, folder) == 0:
                 fill(server, folder, count)
-            secs, rss, out = run_postroom(server, folder, fresh_database(db, turn))
+            secs, rss, out = run_postroom(server, folder, fresh_database(db, turn), rules=name == RULES_RUN)
             print("  " + out.strip())
             runs.setdefault(name, []).append((secs, rss))
         if turn < repeat - 1:
@@ -162,6 +208,17 @@ def measure(server: DovecotServer, count: int, repeat: int = 1) -> list[tuple[st
     print(f"  {'':44} {'msg/s':>8} {'MB/s':>7} {'x ref':>6} {'peak RSS':>9}")
     for name, secs, rss, mb in rows:
         print(f"  {name:44} {count / secs:8.0f} {mb / secs:7.1f} {ref / secs:6.2f} {rss:7.0f} MB")
+    by_name = {name: secs for name, secs, _, _ in rows}
+    if RULES_RUN in by_name:
+        n_rules, n_maps, routing = routing_seconds(count)
+        share = routing / by_name[RULES_RUN] * 100
+        plain = by_name["postroom import, SQLite"]
+        print(
+            f"  routing alone ({n_rules} rules, {n_maps} mappings, in process): "
+            f"{routing / count * 1000:.3f} ms/msg"
+            f" = {share:.1f}% of the rules run's import time (target: under 10%); the rules run took"
+            f" {(by_name[RULES_RUN] / plain - 1) * 100:+.0f}% against the run without rules"
+        )
     return rows
 
 

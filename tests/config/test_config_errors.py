@@ -317,7 +317,7 @@ def test_yaml_syntax_errors_hint_at_quoting(line: str, hint: str) -> None:
 
 def test_unreadable_extra_section_is_one_line() -> None:
     assert problems("teams: &t [*t]\nmailboxes: []\n") == [
-        "config.yaml:1: key 'teams': can't be read: found unconstructable recursive node"
+        "config.yaml:1: teams[0]: must be a mapping (name: ..., members: [...]), got a list"
     ]
 
 

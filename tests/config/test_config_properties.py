@@ -9,6 +9,7 @@ from postroom.mailboxes.config_file import (
     KEEP_STORED,
     RECORD_KINDS,
     SECURITIES,
+    AccountConfig,
     ConfigFile,
     MailboxConfig,
     Settings,
@@ -76,11 +77,12 @@ _SETTINGS = st.builds(
 _USERS = st.lists(
     st.builds(UserConfig, name=_TEXT, email=_ADDRESS), max_size=3, unique_by=lambda u: u.name
 ).map(tuple)
-_EXTRA = st.dictionaries(
-    st.sampled_from(("filters", "teams", "contacts", "accounts")),
-    st.lists(
-        st.dictionaries(_WORD, st.none() | st.booleans() | st.integers() | _TEXT, max_size=3), max_size=3
-    ),
+_ACCOUNTS = st.lists(
+    st.builds(AccountConfig, name=_TEXT, domains=st.lists(_HOST, max_size=2, unique=True).map(tuple)),
+    max_size=3,
+    unique_by=lambda a: a.name,
+).filter(
+    lambda accounts: len({d for a in accounts for d in a.domains}) == sum(len(a.domains) for a in accounts)
 )
 
 
@@ -88,15 +90,17 @@ _EXTRA = st.dictionaries(
 @given(
     st.lists(mailboxes(), max_size=5, unique_by=(lambda m: m.name, _account)),
     _SETTINGS,
-    _EXTRA,
+    _ACCOUNTS,
     _USERS,
 )
 def test_dump_then_load_gives_the_same_configuration(
     boxes: list[MailboxConfig],
     config_settings: Settings,
-    extra: dict[str, object],
+    accounts: list[AccountConfig],
     users: tuple[UserConfig, ...],
 ) -> None:
-    config = ConfigFile(mailboxes=tuple(boxes), settings=config_settings, extra=extra, users=users)
+    config = ConfigFile(
+        mailboxes=tuple(boxes), settings=config_settings, accounts=tuple(accounts), users=users
+    )
     text = dump_config(config)
     assert load_config_text(text, "dumped.yaml") == config

@@ -82,7 +82,9 @@ def test_unknown_setting_names_line_and_key() -> None:
 
 
 def test_users_dump_and_load_back_equal() -> None:
-    config = ConfigFile(users=(UserConfig("Dana", "dana@staff.test"),), extra={"teams": []})
+    config = ConfigFile(
+        users=(UserConfig("Dana", "dana@staff.test"),),
+    )
     text = dump_config(config)
     assert "users:\n  - name: Dana\n    email: dana@staff.test\n" in text
     assert load(text) == config

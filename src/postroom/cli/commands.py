@@ -18,6 +18,7 @@ COMMANDS = {
     "ingest": "ingest_cmd",
     "parse": "parse_cmd",
     "records": "records_cmd",
+    "rules": "rules_cmd",
     "failed": "failed_cmd",
     "reprocess": "failed_cmd",
     "status": "status_cmd",

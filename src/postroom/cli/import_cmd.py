@@ -40,6 +40,8 @@ def summary(r: CycleResult) -> str:
         f"{r.mailbox}: fetched {r.fetched}, new records {r.new_records}, added to existing {r.added}, "
         f"duplicates skipped {r.duplicates}, failed {r.failed}"
     )
+    if r.unprocessed:
+        line += f", unprocessed {r.unprocessed}"
     if r.skipped:
         line += f", left by backfill {r.skipped}"
     if r.waiting:

@@ -81,12 +81,30 @@ def run_show(args: argparse.Namespace) -> int:
         f"mailbox {record['mailbox']} · {record['message_count']} messages",
         highlight=False,
     )
+    _print_routing(record)
     for m in record["messages"]:
         console.rule(f"{m['direction']} · {m['date'] or ''} · {m['from']['address']}", style="dim")
         console.print(f"[bold]Subject:[/bold] {m['subject']}", highlight=False)
         if m.get("why"):
-            console.print(f"[dim]{m['why']}[/dim]", highlight=False)
+            console.print(f"[dim]{m['why']}[/dim]", highlight=False, markup=False)
+        for line in m.get("because") or ():
+            console.print(f"  {line}", style="dim", highlight=False, markup=False)
         console.print(m["text"], markup=False, highlight=False)
         for a in m["attachments"]:
             console.print(f"[bold]Attachment:[/bold] {a['filename']} ({a['size']} bytes)", highlight=False)
     return 0
+
+
+def _print_routing(record: dict[str, object]) -> None:
+    """The record's routed values, one line each, only those set."""
+    shown = ("customer", "contact", "category", "team", "assignee", "priority", "rule")
+    for key in shown:
+        if record.get(key) and not (key == "priority" and record[key] == "normal"):
+            console.print(f"[bold]{key}:[/bold] {record[key]}", highlight=False)
+    if record.get("tags"):
+        console.print(f"[bold]tags:[/bold] {', '.join(record['tags'])}", highlight=False)  # type: ignore[arg-type]
+    fields = record.get("fields") or {}
+    for name, value in fields.items():  # type: ignore[attr-defined]
+        console.print(f"{name}: {value}", highlight=False, markup=False)
+    if record.get("needs_review"):
+        console.print(f"[bold red]needs review:[/bold red] {record['review_reason']}", highlight=False)

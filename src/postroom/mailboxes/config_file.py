@@ -9,13 +9,16 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from postroom.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from postroom.mailboxes.config_people import Known
 
 # --- the model ---------------------------------------------------------------------------------------------
 
@@ -62,6 +65,51 @@ class UserConfig:
     email: str  # lower case, as addresses are compared
 
 
+@dataclass(frozen=True)
+class TeamConfig:
+    """One team (`teams:`): its user members by name and its contact members by email (lower case)."""
+
+    name: str
+    users: tuple[str, ...] = ()
+    contacts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """One customer account (`accounts:`) and the mail domains (lower case) that belong to it."""
+
+    name: str
+    domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ContactConfig:
+    """One contact (`contacts:`): someone outside the team, by email (lower case), maybe of an account."""
+
+    email: str
+    name: str = ""
+    account: str | None = None
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    """One filter (global `filters:` or a mailbox's): mail its conditions all hold for is not imported.
+    ``spec`` holds the conditions normalized as routing/rules.py reads them."""
+
+    name: str
+    spec: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """One import rule of a mailbox; ``spec`` holds its conditions, actions and `continue`, normalized as
+    routing/rules.py reads them (``Rule.from_spec(name, order, spec)``)."""
+
+    name: str
+    order: int
+    spec: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
 @dataclass(frozen=True, kw_only=True)
 class MailboxConfig:
     """One mailbox as the file describes it, defaults applied (the port from protocol and security)."""
@@ -84,17 +132,25 @@ class MailboxConfig:
     enabled: bool = True
     backfill: str | int = "all"  # "all", "none" or a number of days
     subject_reference_from_anyone: bool = False
+    unmatched: str = "import"  # mail no rule matched: "import" (as record_kind) | "unprocessed"
+    unprocessed: str = "keep"  # mail a filter skipped or a rule rejected: keep | delete | move:FOLDER
+    filters: tuple[FilterConfig, ...] = ()  # after the global ones, in file order
+    rules: tuple[RuleConfig, ...] = ()  # in file order (they run by order, ties in file order)
 
 
 @dataclass(frozen=True)
 class ConfigFile:
     mailboxes: tuple[MailboxConfig, ...] = ()
     settings: Settings = field(default_factory=Settings)
-    # Top-level sections that later issues validate (filters, teams, contacts, accounts): kept here as
-    # the plain data YAML gives, so the file is accepted now and survives `config dump`. When an issue takes
-    # one of them over, it parses it from the node tree in _read_file (for line numbers) instead.
+    # Top-level sections that later issues validate: kept here as the plain data YAML gives, so the file is
+    # accepted now and survives `config dump`. When an issue takes one of them over, it parses it from the
+    # node tree in _read_file (for line numbers) instead. (None is left: see _EXTRA_SECTIONS.)
     extra: dict[str, Any] = field(default_factory=dict)
     users: tuple[UserConfig, ...] = ()
+    teams: tuple[TeamConfig, ...] = ()
+    accounts: tuple[AccountConfig, ...] = ()
+    contacts: tuple[ContactConfig, ...] = ()
+    filters: tuple[FilterConfig, ...] = ()  # global: applied to every mailbox, in file order
 
 
 class ConfigFileError(ConfigError):
@@ -141,9 +197,18 @@ def mailbox_to_dict(m: MailboxConfig) -> dict[str, Any]:
 
 def dump_config(config: ConfigFile) -> str:
     """YAML that load_config_text reads back to an equal ConfigFile, but with passwords masked."""
+    from postroom.mailboxes import config_people, config_rules
+
     data: dict[str, Any] = {"settings": _drop_none(asdict(config.settings))}
     if config.users:
         data["users"] = [asdict(user) for user in config.users]
+    sections = {
+        "teams": [config_people.team_to_dict(t) for t in config.teams],
+        "accounts": [config_people.account_to_dict(a) for a in config.accounts],
+        "contacts": [config_people.contact_to_dict(c) for c in config.contacts],
+        "filters": [config_rules.filter_to_dict(f) for f in config.filters],
+    }
+    data.update({key: items for key, items in sections.items() if items})
     data.update(config.extra)
     data["mailboxes"] = [_dump_mailbox(m) for m in config.mailboxes]
     body = yaml.dump(
@@ -166,8 +231,12 @@ _DUMP_HEADER = (
 
 
 def _dump_mailbox(m: MailboxConfig) -> dict[str, Any]:
+    from postroom.mailboxes import config_rules
+
     data = mailbox_to_dict(m)
     data["password"] = mask_password(m.password)
+    data["filters"] = [config_rules.filter_to_dict(f) for f in m.filters] or None
+    data["rules"] = config_rules.rules_to_dicts(m.rules) or None
     return _drop_none(data)
 
 
@@ -529,7 +598,9 @@ class _Mailbox:
     ok: bool
 
 
-def _read_mailbox(index: int, node: Node, report: _Report) -> _Mailbox | None:
+def _read_mailbox(index: int, node: Node, report: _Report, known: Known) -> _Mailbox | None:
+    from postroom.mailboxes import config_rules
+
     where = f"mailboxes[{index}]"
     if not isinstance(node, MappingNode):
         report.add(
@@ -540,7 +611,9 @@ def _read_mailbox(index: int, node: Node, report: _Report) -> _Mailbox | None:
     where += f" ({name})" if name else ""
     before = len(report.problems)
     entries = {key: e for key, e in _entries(node, report, where).items() if not _left_empty(key, e)}
-    values = _read_values(entries, report, where)
+    routing = {key: e for key, e in entries.items() if key in config_rules.MAILBOX_KEYS}
+    values = _read_values({k: e for k, e in entries.items() if k not in routing}, report, where)
+    values.update(config_rules.read_mailbox_routing(routing, values, report, where, known))
     box = _Mailbox(index, node, where, values, entries, ok=True)
     _check_mailbox(box, report)
     box.ok = len(report.problems) == before
@@ -564,6 +637,8 @@ def _name_of(node: MappingNode) -> str:
 
 
 def _read_values(entries: dict[str, _Entry], report: _Report, where: str) -> dict[str, Any]:
+    from postroom.mailboxes import config_rules
+
     values: dict[str, Any] = {}
     for key, entry in entries.items():
         reader = _MAILBOX_KEYS.get(key)
@@ -571,7 +646,11 @@ def _read_values(entries: dict[str, _Entry], report: _Report, where: str) -> dic
             message = (
                 _NO_VERIFY_MESSAGE
                 if _NO_VERIFY.search(key)
-                else _unknown_key(key, list(_MAILBOX_KEYS), _MAILBOX_SYNONYMS)
+                else _unknown_key(
+                    key,
+                    [*_MAILBOX_KEYS, *config_rules.MAILBOX_KEYS],
+                    {**_MAILBOX_SYNONYMS, **config_rules.MAILBOX_SYNONYMS},
+                )
             )
             report.add(entry.key_node, where, key, message)
             continue
@@ -782,11 +861,16 @@ def _check_unique_users(users: list[_User], report: _Report) -> None:
 
 # --- the file ---------------------------------------------------------------------------------------------
 
-# Any other top-level key is an error. These four belong to later issues: accepted now as raw data on
-# ConfigFile.extra (see there), validated once their issue lands.
-_EXTRA_SECTIONS = ("filters", "teams", "contacts", "accounts")
-_TOP_KEYS = ("settings", "users", "mailboxes", *_EXTRA_SECTIONS)
-_TOP_SYNONYMS = {"mailbox": "mailboxes", "user": "users", "staff": "users", "setting": "settings"}
+# Any other top-level key is an error. A section a later issue will validate can be listed here meanwhile:
+# accepted as raw data on ConfigFile.extra (see there).
+_EXTRA_SECTIONS: tuple[str, ...] = ()
+_TOP_KEYS = ("settings", "users", "teams", "accounts", "contacts", "filters", "mailboxes", *_EXTRA_SECTIONS)
+_TOP_SYNONYMS = {
+    "mailbox": "mailboxes", "user": "users", "staff": "users", "setting": "settings", "team": "teams",
+    "departments": "teams", "account": "accounts", "customers": "accounts", "contact": "contacts",
+    "filter": "filters",
+}  # fmt: skip
+_TOP_RULES_MESSAGE = "rules belong to a mailbox: give them as 'rules:' of the mailbox whose mail they sort"
 _SETTINGS_KEYS = ("reference_format",)
 _DATA_DIR_MESSAGE = (
     "the data folder can't be set in this file (it holds the database the file is loaded into): "
@@ -795,6 +879,8 @@ _DATA_DIR_MESSAGE = (
 
 
 def _read_file(root: Node | None, report: _Report) -> ConfigFile | None:
+    from postroom.mailboxes import config_people, config_rules  # they build on this module's readers
+
     if root is None:
         raise ConfigFileError([f"{report.filename}: the file is empty; it needs at least 'mailboxes:'"])
     if not isinstance(root, MappingNode):
@@ -804,18 +890,43 @@ def _read_file(root: Node | None, report: _Report) -> ConfigFile | None:
         return None
     entries = _entries(root, report, "")
     for key, entry in entries.items():
-        if key not in _TOP_KEYS:
+        if key == "rules":
+            report.add(entry.key_node, "", key, _TOP_RULES_MESSAGE)
+        elif key not in _TOP_KEYS:
             report.add(entry.key_node, "", key, _unknown_key(key, list(_TOP_KEYS), _TOP_SYNONYMS))
     settings = _read_settings(entries.get("settings"), report)
     users = _read_users(entries.get("users"), report)
-    mailboxes = _read_mailboxes(root, entries.get("mailboxes"), report)
+    people = config_people.read_people(entries, report)
+    filters = config_rules.read_filters(entries.get("filters"), report, "", people.known)
+    mailboxes = _read_mailboxes(root, entries.get("mailboxes"), report, people.known)
     extra = {key: _read_extra(entries[key], report) for key in _EXTRA_SECTIONS if key in entries}
-    if report.problems or settings is None or users is None or mailboxes is None:
+    teams, accounts, contacts = people.teams, people.accounts, people.contacts
+    if (
+        report.problems
+        or settings is None
+        or users is None
+        or mailboxes is None
+        or filters is None
+        or teams is None
+        or accounts is None
+        or contacts is None
+    ):
         return None
-    return ConfigFile(mailboxes=mailboxes, settings=settings, extra=extra, users=users)
+    return ConfigFile(
+        mailboxes=mailboxes,
+        settings=settings,
+        extra=extra,
+        users=users,
+        teams=teams,
+        accounts=accounts,
+        contacts=contacts,
+        filters=filters,
+    )
 
 
-def _read_mailboxes(root: Node, entry: _Entry | None, report: _Report) -> tuple[MailboxConfig, ...] | None:
+def _read_mailboxes(
+    root: Node, entry: _Entry | None, report: _Report, known: Known
+) -> tuple[MailboxConfig, ...] | None:
     if entry is None:
         report.add(root, "", "mailboxes", "is required (write 'mailboxes: []' to disable every mailbox)")
         return None
@@ -830,7 +941,9 @@ def _read_mailboxes(root: Node, entry: _Entry | None, report: _Report) -> tuple[
             f"must be a list of mailboxes (- name: ...), got {_describe(node)}",
         )
         return None
-    boxes = [box for i, item in enumerate(node.value) if (box := _read_mailbox(i, item, report)) is not None]
+    boxes = [
+        box for i, item in enumerate(node.value) if (box := _read_mailbox(i, item, report, known)) is not None
+    ]
     _check_unique(boxes, report)
     if len(boxes) != len(node.value) or not all(box.ok for box in boxes):
         return None

@@ -46,6 +46,10 @@ class Mailbox(models.Model):
     enabled = models.BooleanField(default=True)
     backfill = models.CharField(max_length=20, default="all")  # "all" | "none" | days as digits
     subject_reference_from_anyone = models.BooleanField(default=False)
+    # Mail that no rule matched: "import" (as record_kind) or "unprocessed".
+    unmatched = models.CharField(max_length=20, default="import")
+    # What happens on the server to mail a filter skipped or a rule rejected: keep | delete | move:FOLDER.
+    unprocessed = models.CharField(max_length=255, default="keep")
 
     # Import state: the first cycle is the backfill; UIDVALIDITY seen last (a change is logged).
     backfill_done = models.BooleanField(default=False)
@@ -79,6 +83,7 @@ class DeliveryStatus(models.TextChoices):
     DUPLICATE = "duplicate"  # the same mail was already stored in this mailbox
     FAILED = "failed"  # kept raw with the reason; `postroom reprocess` retries
     SKIPPED = "skipped"  # left alone on purpose (backfill: none / older than the backfill window)
+    UNPROCESSED = "unprocessed"  # a filter skipped it or a rule rejected it; handled by `unprocessed`
 
 
 class Delivery(models.Model):
@@ -90,7 +95,7 @@ class Delivery(models.Model):
 
     mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="deliveries")
     source_key = models.CharField(max_length=255)
-    status = models.CharField(max_length=10, choices=DeliveryStatus.choices)
+    status = models.CharField(max_length=12, choices=DeliveryStatus.choices)
     reason = models.TextField(blank=True, default="")
     raw_sha256 = models.CharField(max_length=64, blank=True, default="")
     raw_size = models.BigIntegerField(default=0)
@@ -119,6 +124,7 @@ class Cycle(models.Model):
     duplicates = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
+    unprocessed = models.PositiveIntegerField(default=0)  # skipped by a filter or rejected by a rule
     error = models.TextField(blank=True, default="")
 
     class Meta:
@@ -130,3 +136,31 @@ class Setting(models.Model):
 
     key = models.CharField(max_length=100, unique=True)
     value = models.JSONField()
+
+
+class Rule(models.Model):
+    """One import rule of a mailbox, applied in ``order``. ``spec`` holds its conditions and actions as the
+    configuration file writes them (validated on load; see ``routing/rules.py`` for what they mean)."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="rules")
+    name = models.CharField(max_length=200)
+    order = models.IntegerField(default=0)
+    spec = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["mailbox", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["mailbox", "name"], name="rule_unique_name")]
+
+
+class Filter(models.Model):
+    """A filter that skips mail: global (no mailbox) or one mailbox's. ``spec`` as in the file."""
+
+    mailbox = models.ForeignKey(
+        Mailbox, null=True, blank=True, on_delete=models.CASCADE, related_name="filters"
+    )
+    name = models.CharField(max_length=200)
+    order = models.IntegerField(default=0)
+    spec = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["order", "id"]

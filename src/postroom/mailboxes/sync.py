@@ -9,13 +9,15 @@ from django.db import transaction
 
 from postroom.core.errors import ConfigError
 from postroom.mailboxes import settings as site_settings
+from postroom.mailboxes import sync_rules
 from postroom.mailboxes.config_file import KEEP_STORED, ConfigFile, MailboxConfig, Settings, UserConfig
 from postroom.mailboxes.models import Mailbox
 
 # Mailbox fields copied as they are from the file (the password is handled on its own).
 PLAIN_FIELDS = (
     "protocol", "host", "port", "security", "username", "folder", "address", "record_kind",
-    "after_import", "on_failure", "interval", "enabled", "subject_reference_from_anyone",
+    "after_import", "on_failure", "interval", "enabled", "subject_reference_from_anyone", "unmatched",
+    "unprocessed",
 )  # fmt: skip
 
 
@@ -91,6 +93,8 @@ def apply_config(config: ConfigFile) -> list[str]:
             changes.append(f"disabled mailbox {row.name} (not in the file; its records stay)")
         changes += [change for user in config.users if (change := _apply_user(user))]
         changes += _deactivate_users_left_out([u.name for u in config.users])
+        changes += sync_rules.apply_people(config)
+        changes += sync_rules.apply_routing(config)
     return changes
 
 
@@ -107,6 +111,8 @@ def current_config() -> ConfigFile:
                 password_env=row.password_env or None,
                 ca_file=row.ca_file or None,
                 backfill=backfill,
+                filters=sync_rules.read_filters(row),
+                rules=sync_rules.read_rules(row),
                 **values,
             )
         )
@@ -115,4 +121,13 @@ def current_config() -> ConfigFile:
         for u in get_user_model().objects.exclude(email="").filter(is_active=True).order_by("username")
     )
     settings = Settings(reference_format=site_settings.reference_format())
-    return ConfigFile(tuple(mailboxes), settings, users=users)
+    teams, accounts, contacts = sync_rules.read_people()
+    return ConfigFile(
+        tuple(mailboxes),
+        settings,
+        users=users,
+        teams=teams,
+        accounts=accounts,
+        contacts=contacts,
+        filters=sync_rules.read_filters(),
+    )

@@ -16,7 +16,7 @@ from postroom.pipeline.prepare import Prepared
 from postroom.records import lookups
 from postroom.records.lookups import MailboxContext, StoredCopy
 from postroom.records.store import Plan
-from postroom.routing.engine import MailboxDefaults, route
+from postroom.routing.engine import RouteDecision, route
 from postroom.threads.resolve import ThreadLookups, ThreadMatch, header_ids, resolve_thread
 
 
@@ -46,7 +46,7 @@ class GroupDecider:
         msgs = [i.prepared.message for i in items if i.prepared.message is not None]
         self._stored = lookups.stored_copies(mailbox, {m.body_sha256 for m in msgs})
         self._by_id = lookups.records_by_message_id(mailbox, {i for m in msgs for i in header_ids(m)})
-        self._defaults = MailboxDefaults(mailbox.name, mailbox.record_kind)
+        context.directory.prefetch(m.from_.address for m in msgs if m.from_)
         # What earlier plans of this group decided:
         self._planned: dict[tuple[str, str], Plan] = {}  # duplicate key -> the plan that stores it
         self._group_ids: dict[str, int] = {}  # Message-ID -> record (or placeholder)
@@ -71,13 +71,16 @@ class GroupDecider:
                 item.key, prepared.raw, DeliveryStatus.DUPLICATE, reason,
                 record=record, delivery_id=item.delivery_id,
             )  # fmt: skip
-        decision = route(msg, self._defaults)
         match = resolve_thread(
             msg,
             self.lookups,
             self.context.reference_format,
             self.context.mailbox.subject_reference_from_anyone,
         )
+        decision = self.route(msg, match.record)
+        if decision.action == "unprocessed":
+            status, reason = DeliveryStatus.UNPROCESSED, decision.reason
+            return Plan(item.key, prepared.raw, status, reason, delivery_id=item.delivery_id, route=decision)
         plan = Plan(
             item.key,
             prepared.raw,
@@ -87,13 +90,28 @@ class GroupDecider:
             record=match.record if match.record is not None else self._new_placeholder(),
             opens=match.record is None,
             named_reference=match.named_reference,
-            why={"route": decision.reason, "thread": match.reason},
+            why={"route": decision.reason, "thread": match.reason, "because": decision.because},
             archive=item.archive,
             participants=_participants(msg, self.context.own_addresses),
             delivery_id=item.delivery_id,
+            route=decision,
         )
         self._remember(plan, same, match)
         return plan
+
+    explain_all = False  # a dry run sets it: every condition of every filter and rule is tested and shown
+
+    def route(self, msg: ParsedMessage, joins: int | None) -> RouteDecision:
+        directory = self.context.directory
+        sender = directory.sender(msg.from_.address, msg.from_.name) if msg.from_ else directory.sender("")
+        return route(
+            msg,
+            self.context.rules,
+            sender,
+            joins=joins,
+            in_team=directory.in_team,
+            explain_all=self.explain_all,
+        )
 
     def settle(self, plans: list[Plan], numbers: dict[int, int]) -> None:
         """Put the numbers of the records just opened in place of their placeholders."""

@@ -25,14 +25,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    status: str  # "new" | "added" | "duplicate" | "failed" | "known"
+    status: str  # "new" | "added" | "duplicate" | "unprocessed" | "failed" | "known"
     record: int | None = None
     reason: str = ""
 
     @property
     def safe_to_acknowledge(self) -> bool:
         """The server may now forget the message: its fate is committed here."""
-        return self.status in {"new", "added", "duplicate", "known"}
+        return self.status in {"new", "added", "duplicate", "unprocessed", "known"}
 
 
 def ingest(
@@ -65,6 +65,7 @@ def ingest_group(context: MailboxContext, items: list[Item]) -> list[Outcome]:
         with transaction.atomic():
             return _store(context, items)
     except IntegrityError:
+        context.directory.rolled_back()
         if len(items) > 1:
             return [ingest_group(context, [item])[0] for item in items]
         if lookups.known_delivery(context.mailbox, items[0].key) is not None:
@@ -73,6 +74,7 @@ def ingest_group(context: MailboxContext, items: list[Item]) -> list[Outcome]:
     except DatabaseError as exc:
         raise TransientError(f"database: {exc}") from exc
     except Exception as exc:
+        context.directory.rolled_back()
         if len(items) > 1:
             return [ingest_group(context, [item])[0] for item in items]
         log.exception("could not store %s from %s", items[0].key, context.mailbox.name)
@@ -82,7 +84,7 @@ def ingest_group(context: MailboxContext, items: list[Item]) -> list[Outcome]:
 def _store(context: MailboxContext, items: list[Item]) -> list[Outcome]:
     decider = GroupDecider(context, items)
     plans = decider.plans(items)
-    decider.settle(plans, store.open_records(context.mailbox, plans))
+    decider.settle(plans, store.open_records(context.mailbox, plans, context.directory))
     store.write_group(context.mailbox, plans)
     return [_outcome(context, plan) for plan in plans]
 
@@ -92,6 +94,9 @@ def _outcome(context: MailboxContext, plan: Plan) -> Outcome:
         return Outcome("new" if plan.opens else "added", plan.record)
     if plan.status == DeliveryStatus.DUPLICATE:
         return Outcome("duplicate", plan.record, f"already stored on record {plan.record}")
+    if plan.status == DeliveryStatus.UNPROCESSED:
+        log.info("%s: %s not imported: %s", context.mailbox.name, plan.key, plan.reason)
+        return Outcome("unprocessed", reason=plan.reason)
     log.warning("%s: %s kept as failed: %s", context.mailbox.name, plan.key, plan.reason)
     return Outcome("failed", reason=plan.reason)
 

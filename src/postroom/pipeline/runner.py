@@ -39,6 +39,7 @@ class CycleResult:
     duplicates: int = 0
     failed: int = 0
     skipped: int = 0
+    unprocessed: int = 0
     waiting: int = 0
     error: str = ""
     interrupted: bool = False
@@ -51,6 +52,8 @@ class CycleResult:
             self.added += 1
         elif outcome.status in {"duplicate", "known"}:
             self.duplicates += 1
+        elif outcome.status == "unprocessed":
+            self.unprocessed += 1
         else:
             self.failed += 1
 
@@ -124,7 +127,9 @@ def _import_fetched(
     def committed(item: Item, outcome: Outcome) -> None:
         result.count(outcome)
         hooks.on_message(outcome)
-        if outcome.safe_to_acknowledge:
+        if outcome.status == "unprocessed":
+            acks.add(item.key, mailbox.unprocessed)
+        elif outcome.safe_to_acknowledge:
             acks.add(item.key, mailbox.after_import)
         elif mailbox.on_failure != "keep":
             acks.add(item.key, mailbox.on_failure)
@@ -160,6 +165,10 @@ def _retry_acknowledgements(
     for key, (status, acked) in ledger.items():
         if status == DeliveryStatus.SKIPPED:
             continue
+        if status == DeliveryStatus.UNPROCESSED:
+            if not acked or mailbox.unprocessed != "keep":
+                acks.add(key, mailbox.unprocessed)
+            continue
         if status == DeliveryStatus.FAILED:
             if not acked and mailbox.on_failure != "keep":
                 acks.add(key, mailbox.on_failure)
@@ -180,7 +189,16 @@ def _skip(mailbox: Mailbox, plan: BackfillPlan) -> int:
 
 def _finish(mailbox: Mailbox, cycle: Cycle, result: CycleResult, ok: bool) -> None:
     now = timezone.now()
-    for name in ("fetched", "new_records", "added", "duplicates", "failed", "skipped", "error"):
+    for name in (
+        "fetched",
+        "new_records",
+        "added",
+        "duplicates",
+        "failed",
+        "skipped",
+        "unprocessed",
+        "error",
+    ):
         setattr(cycle, name, getattr(result, name))
     cycle.finished = now
     cycle.save()

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 
 from postroom.mailboxes import settings as site_settings
-from postroom.mailboxes.models import Delivery, Mailbox
+from postroom.mailboxes.models import Delivery, Filter, Mailbox, Rule
+from postroom.people.directory import Directory
 from postroom.records.inserts import fetch, nul_free, table
 from postroom.records.models import Message, Participant, Record
+from postroom.routing.rules import RuleSet
 
 CHUNK = 200  # values per IN (...) list
 
@@ -34,6 +36,8 @@ class MailboxContext:
     mailbox: Mailbox
     own_addresses: frozenset[str]
     reference_format: str
+    rules: RuleSet = field(default_factory=lambda: RuleSet("", "ticket"))
+    directory: Directory = field(default_factory=Directory, repr=False)
     _staff: frozenset[str] | None = field(default=None, repr=False)
 
     def staff_addresses(self) -> set[str]:
@@ -47,7 +51,17 @@ class MailboxContext:
 
 def context_for(mailbox: Mailbox) -> MailboxContext:
     own = frozenset(a.lower() for a in Mailbox.objects.values_list("address", flat=True) if a)
-    return MailboxContext(mailbox, own, site_settings.reference_format())
+    return MailboxContext(mailbox, own, site_settings.reference_format(), rule_set(mailbox), Directory())
+
+
+def rule_set(mailbox: Mailbox) -> RuleSet:
+    """The mailbox's filters (global ones first) and rules, compiled once per cycle."""
+    filters = [
+        (f.name, "global" if f.mailbox_id is None else mailbox.name, f.spec)
+        for f in Filter.objects.filter(mailbox=None)
+    ] + [(f.name, mailbox.name, f.spec) for f in Filter.objects.filter(mailbox=mailbox)]
+    rules = [(r.name, r.order, r.spec) for r in Rule.objects.filter(mailbox=mailbox)]
+    return RuleSet.build(mailbox.name, mailbox.record_kind, filters, rules, mailbox.unmatched)
 
 
 def known_delivery(mailbox: Mailbox, key: str) -> Delivery | None:

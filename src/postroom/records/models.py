@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from postroom.mailboxes.models import Delivery, Mailbox, RecordKind
+from postroom.people.models import Account, Contact, Team
 
 
 class RecordStatus(models.TextChoices):
@@ -12,6 +14,16 @@ class RecordStatus(models.TextChoices):
     OPEN = "open"
     PENDING = "pending"
     CLOSED = "closed"
+
+
+class Priority(models.TextChoices):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+OPEN_STATUSES = (RecordStatus.NEW, RecordStatus.OPEN, RecordStatus.PENDING)
 
 
 class Record(models.Model):
@@ -35,8 +47,31 @@ class Record(models.Model):
     # A record number the first message named in its subject but was not allowed to join (see threads/).
     named_reference = models.BigIntegerField(null=True, blank=True)
 
+    # Set by the rule that opened it (routing/): who it is for, where it goes, who works it.
+    customer = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="records"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="records"
+    )
+    category = models.CharField(max_length=200, blank=True, default="")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="records")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned"
+    )
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    tags = models.JSONField(default=list)
+    fields = models.JSONField(default=dict)  # from the rule's field mappings
+    needs_review = models.BooleanField(default=False)
+    review_reason = models.TextField(blank=True, default="")
+    rule = models.CharField(max_length=200, blank=True, default="")  # the rule that opened it
+
     class Meta:
-        indexes = [models.Index(fields=["mailbox", "-number"], name="record_mailbox_number_idx")]
+        indexes = [
+            models.Index(fields=["mailbox", "-number"], name="record_mailbox_number_idx"),
+            # Least-busy assignment counts open records per assignee.
+            models.Index(fields=["assignee", "status"], name="record_assignee_status_idx"),
+        ]
 
 
 class Direction(models.TextChoices):
@@ -52,6 +87,9 @@ class Message(models.Model):
         Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="message"
     )
     direction = models.CharField(max_length=4, choices=Direction.choices, default=Direction.INBOUND)
+    # The kind of entry it makes on its record (a rule's note_type, e.g. "reply" or "note"); "" = plain.
+    entry_type = models.CharField(max_length=50, blank=True, default="")
+    rule = models.CharField(max_length=200, blank=True, default="")  # the rule that routed it
     message_id = models.CharField(max_length=998, blank=True, default="")
     in_reply_to = models.CharField(max_length=998, blank=True, default="")
     references = models.TextField(blank=True, default="")  # one id per line

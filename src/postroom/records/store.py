@@ -16,9 +16,13 @@ from django.utils import timezone
 
 from postroom.mail.message import ParsedMessage
 from postroom.mailboxes.models import Delivery, DeliveryStatus, Mailbox
+from postroom.people.directory import Directory
+from postroom.records.assignment import Assigner
 from postroom.records.blobs import StoredRaw
 from postroom.records.inserts import fetch, insert, nul_free, table
+from postroom.records.links import Links
 from postroom.records.models import Attachment, Direction, Message, Participant, Record
+from postroom.routing.engine import RouteDecision
 
 
 @dataclass(slots=True)
@@ -39,14 +43,16 @@ class Plan:
     archive: bool = False
     participants: tuple[str, ...] = ()
     delivery_id: int | None = None  # reprocessing: the failed ledger entry this plan replaces
+    route: RouteDecision | None = None  # what the rules made of it (stored plans)
 
 
-def open_records(mailbox: Mailbox, plans: list[Plan]) -> dict[int, int]:
+def open_records(mailbox: Mailbox, plans: list[Plan], directory: Directory | None = None) -> dict[int, int]:
     """Insert the records the plans open and count the messages added to stored ones; returns
     placeholder -> number. Record numbers come from the database, so concurrent imports never share one."""
     counts = Counter(p.record for p in plans if p.status == DeliveryStatus.STORED)
     opening = [p for p in plans if p.opens]
-    rows = [_record_row(mailbox, p, counts[p.record]) for p in opening]
+    links, assigner = Links(directory or Directory()), Assigner()
+    rows = [_routed(_record_row(mailbox, p, counts[p.record]), p, links, assigner) for p in opening]
     numbers = dict(zip((p.record for p in opening), insert(Record, rows), strict=True))
     _count_added(sorted((n, added) for n, added in counts.items() if n > 0))
     return numbers
@@ -114,6 +120,35 @@ def _record_row(mailbox: Mailbox, plan: Plan, messages: int) -> dict[str, Any]:
     }
 
 
+def _routed(row: dict[str, Any], plan: Plan, links: Links, assigner: Assigner) -> dict[str, Any]:
+    """The record's routing columns: customer, contact, team, assignee and the rest the rules set."""
+    d = plan.route
+    if d is None:
+        return row
+    if d.owner and (owner := links.user(d.owner)) is not None:
+        row["requester_name"], row["requester_address"] = owner
+    assignee, why = assigner.pick(d.assign)
+    if why:
+        plan.why["assign"] = why
+    review = list(d.review)
+    if d.assign is not None and assignee is None:
+        review.append(why)
+    row.update(
+        customer=links.account(d.customer) if d.customer else None,
+        contact=links.contact(d.sender, d.new_contact) if d.sender else None,
+        category=d.category,
+        team=links.team(d.team) if d.team else None,
+        assignee=assignee,
+        priority=d.priority or "normal",
+        tags=list(d.tags),
+        fields=dict(d.fields),
+        needs_review=bool(review),
+        review_reason="; ".join(review),
+        rule=d.rule,
+    )
+    return row
+
+
 def _delivery_row(mailbox: Mailbox, plan: Plan) -> dict[str, Any]:
     return {
         "mailbox": mailbox.pk,
@@ -153,6 +188,8 @@ def _message_row(mailbox: Mailbox, plan: Plan) -> dict[str, Any]:
         "archive": plan.archive,
         "defects": list(msg.defects),
         "explanation": plan.why,
+        "entry_type": plan.route.note_type if plan.route and not plan.opens else "",
+        "rule": plan.route.rule if plan.route else "",
     }
 
 

@@ -29,10 +29,29 @@ def list_records(mailbox: str | None = None, limit: int = 50, offset: int = 0) -
     return [_record_summary(r, r.mailbox.name if r.mailbox else None) for r in qs[offset : offset + limit]]
 
 
+def _routing(r: Record) -> dict[str, Any]:
+    """What the rules made of the record (`records show`)."""
+    return {
+        "customer": r.customer.name if r.customer else None,
+        "contact": r.contact.email if r.contact else None,
+        "category": r.category or None,
+        "team": r.team.name if r.team else None,
+        "assignee": r.assignee.username if r.assignee else None,
+        "priority": r.priority,
+        "tags": list(r.tags or ()),
+        "fields": dict(r.fields or {}),
+        "needs_review": r.needs_review,
+        "review_reason": r.review_reason or None,
+        "rule": r.rule or None,
+    }
+
+
 def _message(m: Message) -> dict[str, Any]:
     why = m.explanation or {}
     return {
         "direction": m.direction,
+        "entry_type": m.entry_type or None,
+        "rule": m.rule or None,
         "message_id": m.message_id or None,
         "from": {"name": m.from_name, "address": m.from_address},
         "subject": m.subject,
@@ -41,15 +60,17 @@ def _message(m: Message) -> dict[str, Any]:
         "attachments": [
             {"filename": a.filename, "size": a.size, "sha256": a.sha256} for a in m.attachments.all()
         ],
-        "why": "; ".join(v for v in why.values() if v),
+        "why": "; ".join(v for k, v in why.items() if v and isinstance(v, str)),
+        "because": list(why.get("because") or ()),
     }
 
 
 def show_record(number: int) -> dict[str, Any] | None:
-    r = Record.objects.select_related("mailbox").filter(number=number).first()
+    related = ("mailbox", "customer", "contact", "team", "assignee")
+    r = Record.objects.select_related(*related).filter(number=number).first()
     if r is None:
         return None
-    data = _record_summary(r, r.mailbox.name if r.mailbox else None)
+    data = _record_summary(r, r.mailbox.name if r.mailbox else None) | _routing(r)
     messages = r.messages.prefetch_related("attachments").order_by("id")
     data["messages"] = [_message(m) for m in messages]
     data["named_reference"] = r.named_reference

@@ -1,0 +1,1 @@
+"""People records belong to: teams of users, customer accounts and their contacts."""
