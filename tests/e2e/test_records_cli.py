@@ -14,9 +14,13 @@ pytestmark = pytest.mark.uses_database
 # The keys issue 2 names, and the documented extras (README, "Records as JSON").
 RECORD_KEYS = {"number", "kind", "status", "subject", "requester", "mailbox", "created", "message_count"}
 LIST_EXTRAS = {"archive"}
-SHOW_EXTRAS = {"archive", "named_reference"}
+# What the rules set (issue 3): on `records show`.
+ROUTING_KEYS = {
+    "customer", "category", "team", "assignee", "priority", "tags", "fields", "needs_review", "rule",
+}  # fmt: skip
+SHOW_EXTRAS = {"archive", "named_reference", "contact", "review_reason"} | ROUTING_KEYS
 MESSAGE_KEYS = {"direction", "message_id", "from", "subject", "date", "text", "attachments"}
-MESSAGE_EXTRAS = {"why"}
+MESSAGE_EXTRAS = {"why", "because", "entry_type", "rule"}
 
 
 def test_list_filters_by_mailbox_and_pages_newest_first(cli: Cli, tmp_path: Path) -> None:
