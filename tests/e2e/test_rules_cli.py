@@ -170,6 +170,8 @@ def test_domain_allowlist_leaves_other_mail_unprocessed(cli: Cli, tmp_path: Path
     assert len(records(cli)) == 1
     failed = cli("failed", "--json", check=True).stdout
     assert "spam@bad.example" not in failed  # unprocessed is not failed
+    (health,) = json.loads(cli("status", "--json", check=True).stdout)
+    assert (health["imported"], health["failed"], health["unprocessed"]) == (1, 0, 1)
 
 
 def test_unknown_sender_modes(cli: Cli, tmp_path: Path) -> None:

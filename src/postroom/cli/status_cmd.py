@@ -24,6 +24,7 @@ def health() -> list[dict[str, Any]]:
     rows = Mailbox.objects.annotate(
         imported=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.STORED)),
         failed=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.FAILED)),
+        unprocessed_count=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.UNPROCESSED)),
     )
     return [
         {
@@ -36,6 +37,7 @@ def health() -> list[dict[str, Any]]:
             "waiting_on_server": m.waiting_on_server,
             "imported": m.imported,
             "failed": m.failed,
+            "unprocessed": m.unprocessed_count,  # skipped by a filter or rejected by a rule
         }
         for m in rows
     ]
@@ -52,13 +54,14 @@ def run(args: argparse.Namespace) -> int:
         print_json(rows)
         return 0
     table = Table(
-        "Mailbox", "Enabled", "Last success", "Failures", "Last error", "Waiting", "Imported", "Failed"
-    )
+        "Mailbox", "Enabled", "Last success", "Failures", "Last error", "Waiting", "Imported", "Failed",
+        "Unprocessed",
+    )  # fmt: skip
     for r in rows:
         table.add_row(
             r["mailbox"], "yes" if r["enabled"] else "no", (r["last_success"] or "never")[:19],
             str(r["consecutive_failures"]), r["last_error"] or "", _count(r["waiting_on_server"]),
-            str(r["imported"]), str(r["failed"]),
+            str(r["imported"]), str(r["failed"]), str(r["unprocessed"]),
         )  # fmt: skip
     console.print(table)
     return 0
