@@ -103,7 +103,7 @@ def test_html_table_label_cell_variants(label_cell: str) -> None:
         ]
     )
     html = sanitize(f"<table>{rows}</table>")
-    for source in SOURCES[::2]:  # body and html_table
+    for source in ("body", "html_table"):
         assert extract(work_order_mappings(source), to_text(html), html=html).fields == WORK_ORDER_FIELDS
 
 
@@ -206,6 +206,19 @@ def test_labels_in_the_middle_of_a_line_are_not_split_over_lines() -> None:
     mappings = [Mapping("a", "Notes:"), Mapping("b", "Site Address:")]
     text = "Notes: call at the Site\nAddress: 12 High St"
     assert extract(mappings, text).fields == {"a": "call at the Site"}
+
+
+@pytest.mark.parametrize(
+    ("start", "text"),
+    [
+        ("P.O. #:", "P.O. #: 1234"),
+        ("#Ref:", "#Ref: 1234"),
+        ("Straße:", "STRASSE: 1234\nStraße: 1234"),
+        ("Job No.", "job no. 1234"),
+    ],
+)
+def test_labels_with_punctuation_and_other_letters(start: str, text: str) -> None:
+    assert value(start, text) == "1234"
 
 
 # --- where the value is ----------------------------------------------------------------------------------
@@ -604,6 +617,16 @@ def test_check_mapping_problems(mapping: Mapping, problem: str) -> None:
     assert any(problem in p for p in problems), problems
 
 
+def test_an_invalid_regex_mapping_counts_its_groups_as_missing() -> None:
+    result = extract([Mapping(regex=r"(?P<ref>\d+)", source="html_table", required=True)], "12")
+    assert result.fields == {}
+    assert result.missing == ("ref",)
+    assert (
+        result.notes[0]
+        == "ref: skipped, a regex runs on the body or the subject, not on html_table (required)"
+    )
+
+
 def test_invalid_mappings_are_skipped_and_required_ones_count_as_missing() -> None:
     mappings = [Mapping("po", "PO:", transform="shout", required=True), Mapping("site", "Site:")]
     result = extract(mappings, "PO: 1\nSite: 2")
@@ -631,6 +654,8 @@ def test_no_mappings() -> None:
         ("s", "", "<![foo <table><tr><td>Site Address<td>x"),
         ("s", "", "<table><tr><td colspan='x'>Site Address</td><td colspan='99999999999'>y</td></table>"),
         ("s", "", "</table></td><td>Site Address</td><td>y"),
+        ("s", "", "<table><tr><td colspan='\u00b2'>Site Address</td><td>y</td></table>"),
+        ("s", "Site Address: 4 \u017fep 2026", None),  # a long s, which matches "s" case-insensitively
         ("s", "Site Address:" * 10_000, None),
         ("s", ("Site\n" * 5_000) + "Address:", None),
     ],
