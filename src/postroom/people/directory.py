@@ -1,7 +1,8 @@
 """What routing may know about senders: users, contacts, account domains and team membership — read-only.
 
-Asked once per group of messages for all their senders (``prefetch``), so a group of a hundred mails costs
-a few queries, not a few hundred.
+Users and account domains are few (staff, configured customers): read once per cycle. Contacts may be
+many: asked once per group of messages for all their senders (``prefetch``, one query), and not at all
+while there are none — contacts made during the cycle are remembered as they are made.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterable
 from django.contrib.auth import get_user_model
 
 from postroom.people.models import Account, Contact, Team
+from postroom.records.inserts import fetch, table
 from postroom.routing.engine import Sender
 
 
@@ -21,7 +23,11 @@ class Directory:
         for name, domains in Account.objects.values_list("name", "domains"):
             for domain in domains or ():
                 self._domains.setdefault(str(domain).lower(), name)
+        users = get_user_model().objects.filter(is_active=True).exclude(email="")
         self._users: dict[str, str] = {}
+        for username, email in users.values_list("username", "email"):
+            self._users.setdefault(email.lower(), username)
+        self._any_contacts = Contact.objects.exists()
         self._contacts: dict[str, tuple[int, str | None]] = {}
         self._asked: set[str] = set()
         self._made: set[str] = set()  # contacts made by the open transaction
@@ -29,14 +35,17 @@ class Directory:
 
     def prefetch(self, addresses: Iterable[str]) -> None:
         wanted = sorted({a for a in addresses if a and a not in self._asked})
+        self._asked.update(wanted)
+        if not self._any_contacts:
+            return
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            self._asked.update(chunk)
-            users = get_user_model().objects.filter(email__in=chunk, is_active=True)
-            for username, email in users.values_list("username", "email"):
-                self._users.setdefault(email.lower(), username)
-            contacts = Contact.objects.filter(email__in=chunk).values_list("email", "id", "account__name")
-            for email, pk, account in contacts:
+            rows = fetch(
+                f"SELECT c.email, c.id, a.name FROM {table(Contact)} c LEFT JOIN {table(Account)} a"
+                f" ON a.id = c.account_id WHERE c.email IN ({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
+            for email, pk, account in rows:
                 self._contacts[email] = (pk, account)
 
     def sender(self, address: str, name: str = "") -> Sender:

@@ -26,6 +26,8 @@ class Assigner:
         self._users: dict[str, int | None] = {}
         self._members: dict[str, list[int]] = {}
         self._extra: Counter[int] = Counter()  # records this group has given each user so far
+        self._stored_counts: dict[str, Counter[int]] = {}
+        self._rotations: dict[str, RoundRobin] = {}  # read (and locked) once per group, saved by finish()
 
     def pick(self, spec: Assign | None) -> tuple[int | None, str]:
         """(user id, why); (None, why) when nobody can be given it (an empty team, a user gone)."""
@@ -37,29 +39,38 @@ class Assigner:
         members = self._team(spec.target)
         if not members:
             return None, f"team {spec.target} has no active members to assign"
-        rotations = RoundRobin.objects.filter(team__name=spec.target)
-        rotation = (rotations if self.dry_run else rotations.select_for_update()).first()
-        if rotation is None:
-            team = Team.objects.get(name=spec.target)
-            if self.dry_run:
-                rotation = RoundRobin(team=team)
-            else:  # made once per team; then read under the lock like every later time
-                RoundRobin.objects.get_or_create(team=team)
-                rotation = RoundRobin.objects.select_for_update().get(team=team)
+        rotation = self._rotation(spec.target)
         order = _after(members, rotation.last_user_id)
         if spec.how == "least_busy":
-            busy = self._open_counts(members)
+            busy = self._open_counts(spec.target, members)
             pk = min(order, key=lambda m: busy[m])  # min keeps the first of equals: the rotation's next
             why = f"least busy of team {spec.target} ({busy[pk]} open)"
         else:
             pk = order[0]
             why = f"round-robin over team {spec.target}"
         self._extra[pk] += 1
-        if self.dry_run:
-            return pk, why
         rotation.last_user_id, rotation.turns = pk, rotation.turns + 1
-        rotation.save(update_fields=["last_user_id", "turns"])
         return pk, why
+
+    def finish(self) -> None:
+        """Write the rotations this group turned (a dry run leaves them)."""
+        if not self.dry_run:
+            for rotation in self._rotations.values():
+                rotation.save(update_fields=["last_user_id", "turns"])
+
+    def _rotation(self, team_name: str) -> RoundRobin:
+        if team_name not in self._rotations:
+            rows = RoundRobin.objects.filter(team__name=team_name)
+            rotation = (rows if self.dry_run else rows.select_for_update()).first()
+            if rotation is None:
+                team = Team.objects.get(name=team_name)
+                if self.dry_run:
+                    rotation = RoundRobin(team=team)
+                else:  # made once per team; then read under the lock like every later time
+                    RoundRobin.objects.get_or_create(team=team)
+                    rotation = RoundRobin.objects.select_for_update().get(team=team)
+            self._rotations[team_name] = rotation
+        return self._rotations[team_name]
 
     def _user(self, name: str) -> int | None:
         if name not in self._users:
@@ -78,15 +89,18 @@ class Assigner:
             self._members[name] = list(ids)
         return self._members[name]
 
-    def _open_counts(self, members: list[int]) -> Counter[int]:
-        rows = (
-            get_user_model()
-            .objects.filter(id__in=members)
-            .annotate(n=Count("assigned", filter=Q(assigned__status__in=OPEN_STATUSES)))
-            .values_list("id", "n")
-        )
-        counts: Counter[int] = Counter(dict(rows))
-        counts.update(self._extra)  # opened by this group, not yet written
+    def _open_counts(self, team: str, members: list[int]) -> Counter[int]:
+        """Open records per member: as stored (asked once per group), plus what this group gave them."""
+        if team not in self._stored_counts:
+            rows = (
+                get_user_model()
+                .objects.filter(id__in=members)
+                .annotate(n=Count("assigned", filter=Q(assigned__status__in=OPEN_STATUSES)))
+                .values_list("id", "n")
+            )
+            self._stored_counts[team] = Counter(dict(rows))
+        counts = Counter(self._stored_counts[team])
+        counts.update({m: self._extra[m] for m in members})
         return counts
 
 

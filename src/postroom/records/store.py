@@ -53,6 +53,7 @@ def open_records(mailbox: Mailbox, plans: list[Plan], directory: Directory | Non
     opening = [p for p in plans if p.opens]
     links, assigner = Links(directory or Directory()), Assigner()
     rows = [_routed(_record_row(mailbox, p, counts[p.record]), p, links, assigner) for p in opening]
+    assigner.finish()
     numbers = dict(zip((p.record for p in opening), insert(Record, rows), strict=True))
     _count_added(sorted((n, added) for n, added in counts.items() if n > 0))
     return numbers
