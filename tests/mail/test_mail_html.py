@@ -72,3 +72,20 @@ def test_text_from_html_drops_hidden_content_and_decodes_entities() -> None:
 
 def test_text_from_html_keeps_link_text_only() -> None:
     assert to_text('Go to <a href="https://x.test/long/url">the page</a>.') == "Go to the page."
+
+
+def test_text_of_a_huge_run_of_empty_cells_takes_linear_time() -> None:
+    """Runs of cell marks once made the clean-up regexes backtrack over every start (quadratic): a mail of
+    250,000 empty cells must come out as text, not stall the import. Compared with a tenth of it, so the
+    check holds on a slow machine too."""
+    import time
+
+    from postroom.mail.html import to_text
+
+    def seconds(n: int) -> float:
+        start = time.perf_counter()
+        assert to_text("<td>" * n + "end") == "end"
+        return time.perf_counter() - start
+
+    small, large = seconds(25_000), seconds(250_000)
+    assert large < max(small, 0.01) * 40  # linear: about 10 times; quadratic would be 100
