@@ -30,8 +30,14 @@ class Directory:
         self._any_contacts = Contact.objects.exists()
         self._contacts: dict[str, tuple[int, str | None]] = {}
         self._asked: set[str] = set()
-        self._made: set[str] = set()  # contacts made by the open transaction
+        self._made: set[str] = set()  # contacts this cycle made (kept across groups)
         self._teams: dict[str, tuple[frozenset[str], frozenset[int]]] = {}
+
+    def start_group(self, addresses: Iterable[str]) -> None:
+        """Forget the last group's senders (memory stays flat however long the cycle) and ask for these."""
+        self._asked = set(self._made)
+        self._contacts = {a: c for a, c in self._contacts.items() if a in self._made}
+        self.prefetch(addresses)
 
     def prefetch(self, addresses: Iterable[str]) -> None:
         wanted = sorted({a for a in addresses if a and a not in self._asked})
@@ -66,6 +72,7 @@ class Directory:
         """A contact the store just made: later mail of the same cycle finds it."""
         self._contacts[address] = (pk, account)
         self._made.add(address)
+        self._any_contacts = True
 
     def rolled_back(self) -> None:
         """A savepoint that made contacts was undone: forget them (looked up or made again when needed;

@@ -46,7 +46,7 @@ class GroupDecider:
         msgs = [i.prepared.message for i in items if i.prepared.message is not None]
         self._stored = lookups.stored_copies(mailbox, {m.body_sha256 for m in msgs})
         self._by_id = lookups.records_by_message_id(mailbox, {i for m in msgs for i in header_ids(m)})
-        context.directory.prefetch(m.from_.address for m in msgs if m.from_)
+        context.directory.start_group(m.from_.address for m in msgs if m.from_)
         # What earlier plans of this group decided:
         self._planned: dict[tuple[str, str], Plan] = {}  # duplicate key -> the plan that stores it
         self._group_ids: dict[str, int] = {}  # Message-ID -> record (or placeholder)
