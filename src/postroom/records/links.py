@@ -49,8 +49,13 @@ class Links:
     def user(self, name: str) -> tuple[str, str] | None:
         """(display name, email) of a user, for records made in their name."""
         if name not in self._users:
-            row = get_user_model().objects.filter(username=name).first()
-            self._users[name] = (row.get_full_name() or row.username, row.email) if row else None
+            rows = get_user_model().objects.filter(username=name)
+            found = rows.values_list("first_name", "last_name", "username", "email").first()
+            if found is None:
+                self._users[name] = None
+            else:
+                first, last, username, email = found
+                self._users[name] = (f"{first} {last}".strip() or username, email)
         return self._users[name]
 
 

@@ -210,9 +210,9 @@ def _sender_policy(
         d.customer = d.customer or (sender.account or "")
         return d
     if policy == "reject":
-        rule = next(r.name for r in matched if r.actions.unknown_sender == "reject")
+        rejecting = next(r.name for r in matched if r.actions.unknown_sender == "reject")
         return RouteDecision(
-            "unprocessed", f"rule {rule} rejects unknown senders, and {shown} is not a user or contact",
+            "unprocessed", f"rule {rejecting} rejects unknown senders, and {shown} is not a user or contact",
             rules=d.rules, checks=d.checks, because=d.because,
         )  # fmt: skip
     if policy == "as_owner":
