@@ -450,9 +450,9 @@ def test_top_level_rules_are_pointed_at_their_mailbox() -> None:
 @pytest.mark.parametrize(
     ("written", "message"),
     [
-        ("unprocessed: forward:boss@example.com",
-         "forwarding unprocessed mail arrives with outgoing mail; use keep, delete or move:FOLDER for now"),
-        ("unprocessed: archive", "must be one of keep, delete, move:FOLDER, got 'archive'"),
+        ("unprocessed: forward:boss@example.com", "forward needs smtp: to send with"),
+        ("unprocessed: 'forward:'", "forward needs an address: forward:ADDRESS, e.g. forward:triage@example.com"),
+        ("unprocessed: archive", "must be one of keep, delete, move:FOLDER, forward:ADDRESS, got 'archive'"),
         ("unprocessed: 'move:'", "move needs a folder: move:FOLDER, e.g. move:Archive"),
         ("unprocessed: move:inbox",
          "moves messages into 'INBOX', the folder being read: they would be read again"),

@@ -22,6 +22,8 @@ COMMANDS = {
     "failed": "failed_cmd",
     "reprocess": "failed_cmd",
     "status": "status_cmd",
+    "reply": "outbox_cmd",
+    "outbox": "outbox_cmd",
 }
 
 

@@ -55,6 +55,9 @@ MAX_BACKFILL_DAYS = 36500
 @dataclass(frozen=True)
 class Settings:
     reference_format: str = DEFAULT_REFERENCE_FORMAT
+    auto_reply_limit: int = 5  # auto-replies per sender per hour
+    flood_records: int = 20  # a sender who opens more records than this in flood_minutes is held
+    flood_minutes: int = 120
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,9 @@ class MailboxConfig:
     unprocessed: str = "keep"  # mail a filter skipped or a rule rejected: keep | delete | move:FOLDER
     filters: tuple[FilterConfig, ...] = ()  # after the global ones, in file order
     rules: tuple[RuleConfig, ...] = ()  # in file order (they run by order, ties in file order)
+    smtp: Any = None  # config_outgoing.SmtpConfig: how it sends; None sends nothing
+    save_sent: str = ""  # IMAP folder for a copy of what it sends
+    auto_reply: dict[str, str] = field(default_factory=dict, hash=False)  # {template, subject}
 
 
 @dataclass(frozen=True)
@@ -199,7 +205,7 @@ def dump_config(config: ConfigFile) -> str:
     """YAML that load_config_text reads back to an equal ConfigFile, but with passwords masked."""
     from postroom.mailboxes import config_people, config_rules
 
-    data: dict[str, Any] = {"settings": _drop_none(asdict(config.settings))}
+    data: dict[str, Any] = {"settings": _dump_settings(config.settings)}
     if config.users:
         data["users"] = [asdict(user) for user in config.users]
     sections = {
@@ -230,11 +236,20 @@ _DUMP_HEADER = (
 )
 
 
+def _dump_settings(settings: Settings) -> dict[str, Any]:
+    data = {"reference_format": settings.reference_format, "auto_reply_limit": settings.auto_reply_limit}
+    data["flood_limit"] = {"records": settings.flood_records, "minutes": settings.flood_minutes}
+    return data
+
+
 def _dump_mailbox(m: MailboxConfig) -> dict[str, Any]:
-    from postroom.mailboxes import config_rules
+    from postroom.mailboxes import config_outgoing, config_rules
 
     data = mailbox_to_dict(m)
     data["password"] = mask_password(m.password)
+    data["smtp"] = config_outgoing.smtp_to_dict(m.smtp)
+    data["save_sent"] = m.save_sent or None
+    data["auto_reply"] = m.auto_reply or None
     data["filters"] = [config_rules.filter_to_dict(f) for f in m.filters] or None
     data["rules"] = config_rules.rules_to_dicts(m.rules) or None
     return _drop_none(data)
@@ -599,7 +614,7 @@ class _Mailbox:
 
 
 def _read_mailbox(index: int, node: Node, report: _Report, known: Known) -> _Mailbox | None:
-    from postroom.mailboxes import config_rules
+    from postroom.mailboxes import config_outgoing, config_rules
 
     where = f"mailboxes[{index}]"
     if not isinstance(node, MappingNode):
@@ -612,8 +627,14 @@ def _read_mailbox(index: int, node: Node, report: _Report, known: Known) -> _Mai
     before = len(report.problems)
     entries = {key: e for key, e in _entries(node, report, where).items() if not _left_empty(key, e)}
     routing = {key: e for key, e in entries.items() if key in config_rules.MAILBOX_KEYS}
-    values = _read_values({k: e for k, e in entries.items() if k not in routing}, report, where)
+    outgoing = {key: e for key, e in entries.items() if key in config_outgoing.MAILBOX_KEYS}
+    plain = {k: e for k, e in entries.items() if k not in routing and k not in outgoing}
+    values = _read_values(plain, report, where)
     values.update(config_rules.read_mailbox_routing(routing, values, report, where, known))
+    outgoing["unprocessed"] = entries.get("unprocessed")  # type: ignore[assignment]
+    if outgoing["unprocessed"] is None:
+        del outgoing["unprocessed"]
+    values.update(config_outgoing.read_mailbox_outgoing(outgoing, values, report, where))
     box = _Mailbox(index, node, where, values, entries, ok=True)
     _check_mailbox(box, report)
     box.ok = len(report.problems) == before
@@ -637,7 +658,7 @@ def _name_of(node: MappingNode) -> str:
 
 
 def _read_values(entries: dict[str, _Entry], report: _Report, where: str) -> dict[str, Any]:
-    from postroom.mailboxes import config_rules
+    from postroom.mailboxes import config_outgoing, config_rules
 
     values: dict[str, Any] = {}
     for key, entry in entries.items():
@@ -648,8 +669,12 @@ def _read_values(entries: dict[str, _Entry], report: _Report, where: str) -> dic
                 if _NO_VERIFY.search(key)
                 else _unknown_key(
                     key,
-                    [*_MAILBOX_KEYS, *config_rules.MAILBOX_KEYS],
-                    {**_MAILBOX_SYNONYMS, **config_rules.MAILBOX_SYNONYMS},
+                    [*_MAILBOX_KEYS, *config_rules.MAILBOX_KEYS, *config_outgoing.MAILBOX_KEYS],
+                    {
+                        **_MAILBOX_SYNONYMS,
+                        **config_rules.MAILBOX_SYNONYMS,
+                        **config_outgoing.MAILBOX_SYNONYMS,
+                    },
                 )
             )
             report.add(entry.key_node, where, key, message)
@@ -871,7 +896,7 @@ _TOP_SYNONYMS = {
     "filter": "filters",
 }  # fmt: skip
 _TOP_RULES_MESSAGE = "rules belong to a mailbox: give them as 'rules:' of the mailbox whose mail they sort"
-_SETTINGS_KEYS = ("reference_format",)
+_SETTINGS_KEYS = ("reference_format", "auto_reply_limit", "flood_limit")
 _DATA_DIR_MESSAGE = (
     "the data folder can't be set in this file (it holds the database the file is loaded into): "
     "set the environment variable POSTROOM_DATA_DIR instead"
@@ -962,8 +987,14 @@ def _read_settings(entry: _Entry | None, report: _Report) -> Settings | None:
             report.add(item.key_node, "settings", key, _DATA_DIR_MESSAGE)
         elif key not in _SETTINGS_KEYS:
             report.add(item.key_node, "settings", key, _unknown_key(key, list(_SETTINGS_KEYS), {}))
-        elif not _is_null(item.value):  # `reference_format:` with no value: the default
+        elif _is_null(item.value):  # `reference_format:` with no value: the default
+            continue
+        elif key == "reference_format":
             _read_key(values, item, _reference_format, report, "settings")
+        else:
+            from postroom.mailboxes import config_outgoing
+
+            values.update(config_outgoing.read_setting(item, report))
     return Settings(**values)
 
 

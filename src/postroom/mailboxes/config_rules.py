@@ -48,10 +48,7 @@ from postroom.routing.rules import (
 MAILBOX_KEYS = ("unmatched", "unprocessed", "filters", "rules")
 MAILBOX_SYNONYMS = {"filter": "filters", "rule": "rules", "skip": "filters", "on_unmatched": "unmatched"}
 UNMATCHED = ("import", "unprocessed")
-UNPROCESSED = ("keep", "delete", "move:FOLDER")
-FORWARD_MESSAGE = (
-    "forwarding unprocessed mail arrives with outgoing mail; use keep, delete or move:FOLDER for now"
-)
+UNPROCESSED = ("keep", "delete", "move:FOLDER", "forward:ADDRESS")
 ACTION_KEYS = (
     "import_as", "job_keyword", "customer", "category", "team", "priority", "tags", "note_type", "assign",
     "unknown_sender", "owner", "require_access", "mappings",
@@ -599,7 +596,9 @@ def default_order(position: int) -> int:
 
 def _unprocessed(node: Node) -> str:
     if isinstance(node, ScalarNode) and str(node.value).strip().lower().startswith("forward"):
-        raise _Invalid(FORWARD_MESSAGE)
+        from postroom.mailboxes.config_outgoing import forward_target
+
+        return forward_target(node)
     return _action(UNPROCESSED)(node)
 
 

@@ -51,6 +51,20 @@ class Mailbox(models.Model):
     # What happens on the server to mail a filter skipped or a rule rejected: keep | delete | move:FOLDER.
     unprocessed = models.CharField(max_length=255, default="keep")
 
+    # Outgoing mail (outgoing/): the SMTP server replies, auto-replies and notifications go out through,
+    # from `address`. No smtp_host: this mailbox sends nothing (a reply from its records is refused).
+    smtp_host = models.CharField(max_length=255, blank=True, default="")
+    smtp_port = models.PositiveIntegerField(null=True, blank=True)
+    smtp_security = models.CharField(max_length=10, choices=Security.choices, default=Security.STARTTLS)
+    smtp_username = models.CharField(max_length=255, blank=True, default="")
+    smtp_password_encrypted = models.TextField(blank=True, default="")
+    smtp_password_env = models.CharField(max_length=255, blank=True, default="")
+    smtp_ca_file = models.CharField(max_length=1000, blank=True, default="")
+    from_name = models.CharField(max_length=255, blank=True, default="")
+    save_sent = models.CharField(max_length=255, blank=True, default="")  # IMAP folder for a copy; "" = none
+    # {"template": ..., "subject": ...} acknowledges each new record; {} = no auto-reply.
+    auto_reply = models.JSONField(default=dict, blank=True)
+
     # Import state: the first cycle is the backfill; UIDVALIDITY seen last (a change is logged).
     backfill_done = models.BooleanField(default=False)
     uidvalidity = models.BigIntegerField(null=True, blank=True)
@@ -77,6 +91,12 @@ class Mailbox(models.Model):
     def stored_password(self) -> str:
         return decrypt(self.password_encrypted) if self.password_encrypted else ""
 
+    def set_smtp_password(self, password: str) -> None:
+        self.smtp_password_encrypted = encrypt(password) if password else ""
+
+    def stored_smtp_password(self) -> str:
+        return decrypt(self.smtp_password_encrypted) if self.smtp_password_encrypted else ""
+
 
 class DeliveryStatus(models.TextChoices):
     STORED = "stored"  # on a record
@@ -84,6 +104,7 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed"  # kept raw with the reason; `postroom reprocess` retries
     SKIPPED = "skipped"  # left alone on purpose (backfill: none / older than the backfill window)
     UNPROCESSED = "unprocessed"  # a filter skipped it or a rule rejected it; handled by `unprocessed`
+    HELD = "held"  # kept for review: its sender opened too many records too fast (outgoing/policy.py)
 
 
 class Delivery(models.Model):

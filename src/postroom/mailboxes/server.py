@@ -1,4 +1,4 @@
-"""Turns a stored mailbox into the plain ServerSettings a source connects with (resolving its password)."""
+"""Turns a stored mailbox into the plain settings a source reads and the outbox sends with."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import os
 
 from postroom.core.errors import ConfigError
 from postroom.mailboxes.models import Mailbox
+from postroom.outgoing.smtp import DEFAULT_PORTS as SMTP_PORTS
+from postroom.outgoing.smtp import SmtpSettings
 from postroom.sources.base import ServerSettings
 
 
@@ -30,4 +32,27 @@ def server_settings(mailbox: Mailbox) -> ServerSettings:
         password=password_of(mailbox),
         folder=mailbox.folder,
         ca_file=mailbox.ca_file or None,
+    )
+
+
+def smtp_settings(mailbox: Mailbox) -> SmtpSettings | None:
+    """How the mailbox sends; None when it has no `smtp:` (it sends nothing)."""
+    if not mailbox.smtp_host:
+        return None
+    if mailbox.smtp_password_env:
+        password = os.environ.get(mailbox.smtp_password_env)
+        if password is None:
+            raise ConfigError(
+                f"mailbox {mailbox.name}: smtp password_env names {mailbox.smtp_password_env}, "
+                "which is not set"
+            )
+    else:
+        password = mailbox.stored_smtp_password()
+    return SmtpSettings(
+        host=mailbox.smtp_host,
+        port=mailbox.smtp_port or SMTP_PORTS[mailbox.smtp_security],
+        security=mailbox.smtp_security,
+        username=mailbox.smtp_username,
+        password=password,
+        ca_file=mailbox.smtp_ca_file,
     )

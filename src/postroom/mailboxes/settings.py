@@ -6,7 +6,12 @@ from typing import Any
 
 from postroom.mailboxes.models import Setting
 
-DEFAULTS: dict[str, Any] = {"reference_format": "[#{number}]"}
+DEFAULTS: dict[str, Any] = {
+    "reference_format": "[#{number}]",
+    "auto_reply_limit": 5,
+    "flood_records": 20,
+    "flood_minutes": 120,
+}
 
 
 def get(key: str) -> Any:

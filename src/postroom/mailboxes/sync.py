@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -11,14 +12,28 @@ from postroom.core.errors import ConfigError
 from postroom.mailboxes import settings as site_settings
 from postroom.mailboxes import sync_rules
 from postroom.mailboxes.config_file import KEEP_STORED, ConfigFile, MailboxConfig, Settings, UserConfig
+from postroom.mailboxes.config_outgoing import SmtpConfig
 from postroom.mailboxes.models import Mailbox
 
 # Mailbox fields copied as they are from the file (the password is handled on its own).
 PLAIN_FIELDS = (
     "protocol", "host", "port", "security", "username", "folder", "address", "record_kind",
     "after_import", "on_failure", "interval", "enabled", "subject_reference_from_anyone", "unmatched",
-    "unprocessed",
+    "unprocessed", "save_sent", "auto_reply",
 )  # fmt: skip
+SMTP_FIELDS = ("host", "port", "security", "username", "password_env", "ca_file")
+
+
+def _wanted_smtp(m: MailboxConfig) -> dict[str, Any]:
+    """The smtp_* columns (and from_name) for the file's `smtp:`; all empty when it has none."""
+    smtp = m.smtp
+    if smtp is None:
+        return {"smtp_host": "", "smtp_port": None, "smtp_security": "starttls", "smtp_username": "",
+                "smtp_password_env": "", "smtp_ca_file": "", "from_name": ""}  # fmt: skip
+    values = {f"smtp_{name}": getattr(smtp, name) or "" for name in SMTP_FIELDS}
+    values["smtp_port"] = smtp.port
+    values["from_name"] = smtp.from_name
+    return values
 
 
 def _wanted(m: MailboxConfig) -> dict[str, Any]:
@@ -26,6 +41,7 @@ def _wanted(m: MailboxConfig) -> dict[str, Any]:
     values["password_env"] = m.password_env or ""
     values["ca_file"] = m.ca_file or ""
     values["backfill"] = str(m.backfill)
+    values.update(_wanted_smtp(m))
     return values
 
 
@@ -46,10 +62,28 @@ def _apply_mailbox(m: MailboxConfig) -> str | None:
     elif row.password_encrypted:
         row.password_encrypted = ""
         changed.append("password")
+    changed += _apply_smtp_password(m, row, created)
     if not changed and not created:
         return None
     row.save()
     return f"added mailbox {m.name}" if created else f"changed mailbox {m.name}: {', '.join(changed)}"
+
+
+def _apply_smtp_password(m: MailboxConfig, row: Mailbox, created: bool) -> list[str]:
+    password = m.smtp.password if m.smtp is not None else None
+    if password is KEEP_STORED:
+        if created or not row.smtp_password_encrypted:
+            raise ConfigError(f"mailbox {m.name}: the smtp password is masked ('********'); write it")
+        return []
+    if isinstance(password, str):
+        if row.stored_smtp_password() != password:
+            row.set_smtp_password(password)
+            return ["smtp password"]
+        return []
+    if row.smtp_password_encrypted:
+        row.smtp_password_encrypted = ""
+        return ["smtp password"]
+    return []
 
 
 def _apply_user(user: UserConfig) -> str | None:
@@ -81,8 +115,9 @@ def apply_config(config: ConfigFile) -> list[str]:
     """Make the database match the file; returns what changed (empty when it already matched)."""
     changes: list[str] = []
     with transaction.atomic():
-        if site_settings.put("reference_format", config.settings.reference_format):
-            changes.append(f"reference_format is {config.settings.reference_format}")
+        for key, value in asdict(config.settings).items():
+            if site_settings.get(key) != value and site_settings.put(key, value):
+                changes.append(f"{key} is {value}")
         for m in config.mailboxes:
             if change := _apply_mailbox(m):
                 changes.append(change)
@@ -103,6 +138,7 @@ def current_config() -> ConfigFile:
     mailboxes = []
     for row in Mailbox.objects.order_by("name"):
         values = {k: getattr(row, k) for k in PLAIN_FIELDS}
+        values["smtp"] = _smtp_of(row)
         backfill: str | int = int(row.backfill) if row.backfill.isdigit() else row.backfill
         mailboxes.append(
             MailboxConfig(
@@ -120,7 +156,7 @@ def current_config() -> ConfigFile:
         UserConfig(name=u.username, email=u.email)
         for u in get_user_model().objects.exclude(email="").filter(is_active=True).order_by("username")
     )
-    settings = Settings(reference_format=site_settings.reference_format())
+    settings = Settings(**{f.name: site_settings.get(f.name) for f in fields(Settings)})
     teams, accounts, contacts = sync_rules.read_people()
     return ConfigFile(
         tuple(mailboxes),
@@ -130,4 +166,19 @@ def current_config() -> ConfigFile:
         accounts=accounts,
         contacts=contacts,
         filters=sync_rules.read_filters(),
+    )
+
+
+def _smtp_of(row: Mailbox) -> SmtpConfig | None:
+    if not row.smtp_host:
+        return None
+    return SmtpConfig(
+        host=row.smtp_host,
+        port=row.smtp_port,
+        security=row.smtp_security,
+        username=row.smtp_username,
+        password=KEEP_STORED if row.smtp_password_encrypted else None,
+        password_env=row.smtp_password_env or None,
+        ca_file=row.smtp_ca_file or None,
+        from_name=row.from_name,
     )

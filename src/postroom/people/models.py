@@ -49,6 +49,10 @@ class Team(models.Model):
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams")
     contacts = models.ManyToManyField(Contact, blank=True, related_name="teams")
     enabled = models.BooleanField(default=True)
+    # Notifications (outgoing/notify.py): which events of the team's records mail their followers, and
+    # whether every member follows the team's records.
+    notify_events = models.JSONField(default=list, blank=True)
+    notify_members = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "postroom.mailboxes",
     "postroom.people",
     "postroom.records",
+    "postroom.outgoing",
 ]
 
 _url = os.environ.get("POSTROOM_DATABASE_URL") or os.environ.get("DATABASE_URL")

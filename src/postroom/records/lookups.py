@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from postroom.mailboxes import settings as site_settings
 from postroom.mailboxes.models import Delivery, Filter, Mailbox, Rule
+from postroom.outgoing.compose import record_of_message_id
 from postroom.people.directory import Directory
 from postroom.records.inserts import fetch, nul_free, table
 from postroom.records.models import Message, Participant, Record
@@ -105,7 +107,21 @@ def records_by_message_id(mailbox: Mailbox, ids: Iterable[str]) -> dict[str, int
         for mid, record, mbox in rows:
             if mid not in found or mbox == mailbox.pk:
                 found[mid] = record
+    ours = _our_ids([i for i in ids if nul_free(i) not in found])
+    found.update(ours)
     return {original: found[clean] for original in ids if (clean := nul_free(original)) in found}
+
+
+def _our_ids(ids: list[str]) -> dict[str, int]:
+    """Ids we made that are not stored as such (a provider rewrote the Message-ID of what we sent, or the
+    reply names an older mail of ours): they carry their record, signed (outgoing/compose.py)."""
+    named = {mid: n for mid in ids if (n := record_of_message_id(mid, settings.SECRET_KEY)) is not None}
+    if not named:
+        return {}
+    numbers = sorted(set(named.values()))
+    marks = ", ".join(["%s"] * len(numbers))
+    exist = {n for (n,) in fetch(f"SELECT number FROM {table(Record)} WHERE number IN ({marks})", numbers)}
+    return {mid: n for mid, n in named.items() if n in exist}
 
 
 def participants_of(number: int) -> set[str] | None:

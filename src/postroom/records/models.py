@@ -143,3 +143,13 @@ class Participant(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["record", "address"], name="participant_unique")]
+
+
+class Follower(models.Model):
+    """A user who is told by mail of what happens on a record (see outgoing/notify.py)."""
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="following")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["record", "user"], name="follower_unique")]

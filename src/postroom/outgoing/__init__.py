@@ -1,0 +1,1 @@
+"""Outgoing mail: replies from records, auto-replies, notifications, forwards; sent through the outbox."""
