@@ -1,12 +1,43 @@
-"""Suite-wide fixtures: the private Dovecot, mailbox builders, and the CI rule that nothing skips there."""
+"""Suite-wide fixtures: the private Dovecot, a test SMTP server, mailbox builders; in CI nothing may skip."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support.fixtures import *  # noqa: F403
+
+if TYPE_CHECKING:
+    from tests.support.smtp import SmtpServer
+
+
+@pytest.fixture
+def smtp_server(request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
+    """An SMTP server for this test alone (STARTTLS, no AUTH); fails, never skips, if it cannot start.
+
+    Other settings through indirect parametrization with SmtpServer's keywords, e.g.
+    ``@pytest.mark.parametrize("smtp_server", [{"security": "ssl", "username": "u", "password": "p"}],
+    indirect=True)``. A deliver callback that raised fails the test at teardown.
+    """
+    try:
+        from tests.support.smtp import SmtpServer  # here: a venv without aiosmtpd fails these tests only
+    except ImportError as exc:
+        pytest.fail(f"the test SMTP server needs aiosmtpd (pip install -e '.[dev]'): {exc}", pytrace=False)
+    server = SmtpServer(**getattr(request, "param", {}))
+    try:
+        server.start()
+    except Exception as exc:
+        server.close()
+        pytest.fail(f"the suite's test SMTP server could not start: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.close()
+    if server.errors:
+        pytest.fail(f"the test SMTP server's deliver callback failed: {server.errors!r}", pytrace=False)
 
 
 @pytest.hookimpl(hookwrapper=True)

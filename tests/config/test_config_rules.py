@@ -451,7 +451,8 @@ def test_top_level_rules_are_pointed_at_their_mailbox() -> None:
     ("written", "message"),
     [
         ("unprocessed: forward:boss@example.com", "forward needs smtp: to send with"),
-        ("unprocessed: 'forward:'", "forward needs an address: forward:ADDRESS, e.g. forward:triage@example.com"),
+        ("unprocessed: 'forward:'",
+         "forward needs an address: forward:ADDRESS, e.g. forward:triage@example.com"),
         ("unprocessed: archive", "must be one of keep, delete, move:FOLDER, forward:ADDRESS, got 'archive'"),
         ("unprocessed: 'move:'", "move needs a folder: move:FOLDER, e.g. move:Archive"),
         ("unprocessed: move:inbox",

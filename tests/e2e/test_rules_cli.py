@@ -280,13 +280,13 @@ mailboxes:
     assert "fetched 0" in again.stdout
 
 
-def test_unprocessed_forward_is_refused_at_load_for_now(cli: Cli, tmp_path: Path) -> None:
+def test_unprocessed_forward_needs_smtp_to_send_with(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "postroom.yaml"
     path.write_text("mailboxes:\n" + mailbox_yaml("desk", unprocessed="forward:boss@desk.test"))
     result = cli("config", "load", str(path))
     assert result.returncode != 0
     assert "postroom.yaml:10:" in result.stderr  # the line of `unprocessed:`
-    assert "forwarding unprocessed mail arrives with outgoing mail" in result.stderr
+    assert "forward needs smtp: to send with" in result.stderr
 
 
 def test_rules_test_explains_and_writes_nothing(cli: Cli, tmp_path: Path) -> None:

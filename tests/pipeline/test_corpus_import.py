@@ -26,11 +26,18 @@ def test_the_whole_corpus_imports_in_one_cycle(
     result = cycle(make_mailbox(after_import="delete"))
     assert result.fetched == len(raws) and not result.error
     assert result.failed == len(NOT_MAILS)
-    assert result.new_records + result.added + result.duplicates + result.failed == len(raws)
+    assert result.new_records + result.added + result.duplicates + result.failed + result.unprocessed == len(
+        raws
+    )
     failed = Delivery.objects.filter(status=DeliveryStatus.FAILED)
     assert all(d.reason.startswith("could not parse") for d in failed)
+    # The corpus's bounces report on mail this installation never sent: they open no record (issue 4).
+    unprocessed = Delivery.objects.filter(status=DeliveryStatus.UNPROCESSED)
+    assert result.unprocessed == unprocessed.count() > 0
+    assert all(d.reason.startswith("a delivery status notification") for d in unprocessed)
     assert Delivery.objects.count() == len(raws)
     # Each stored message kept its raw bytes exactly: the blob store holds what the server held.
     stored = {blobs.read(m.raw_sha256) for m in Message.objects.only("raw_sha256")}
     assert stored <= on_server and len(stored) == Message.objects.count()
-    assert dovecot.count(mailbox_folder) == len(NOT_MAILS)  # failed mail stays on the server
+    # Failed mail stays on the server, and so does unprocessed mail (the mailbox's `unprocessed: keep`).
+    assert dovecot.count(mailbox_folder) == len(NOT_MAILS) + result.unprocessed

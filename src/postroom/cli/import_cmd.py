@@ -42,6 +42,8 @@ def summary(r: CycleResult) -> str:
     )
     if r.unprocessed:
         line += f", unprocessed {r.unprocessed}"
+    if r.held:
+        line += f", held for review {r.held}"
     if r.skipped:
         line += f", left by backfill {r.skipped}"
     if r.waiting:

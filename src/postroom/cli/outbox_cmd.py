@@ -28,6 +28,9 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     o.add_argument("--json", action="store_true")
     o.add_argument("--status", choices=["queued", "sending", "sent", "failed"], help="only these")
     o.add_argument("--limit", type=int, default=100)
+    o.add_argument(
+        "--all", action="store_true", help="send: also what waits for its next attempt (after a fix)"
+    )
     o.set_defaults(handler=run_outbox)
 
 
@@ -75,6 +78,10 @@ def run_outbox(args: argparse.Namespace) -> int:
     from postroom.outgoing.outbox import send_due
 
     if args.action == "send":
+        if args.all:
+            from django.utils import timezone
+
+            OutgoingMail.objects.filter(status="queued").update(next_attempt=timezone.now())
         summary = send_due()
         print(f"outbox: sent {summary.sent}, retrying {summary.retrying}, failed {summary.failed}")
         return 0

@@ -29,6 +29,9 @@ _MAX_INPUT = 1024 * 1024
 _MAX_TEXT = 256 * 1024
 _MAX_PARTS = 200  # MIME parts looked at; a report has three or four
 _MAX_RECIPIENTS = 500
+# Lines longer than this are never taken for a recipient line (real ones are short): the address
+# patterns then never run over a huge line, where a regular expression can backtrack quadratically.
+_MAX_LINE = 1000
 
 ACTIONS = frozenset({"failed", "delayed", "delivered", "relayed", "expanded"})
 
@@ -38,6 +41,7 @@ _HEADER_TYPES = {
     "message/global",
     "message/rfc822-headers",
     "message/global-headers",
+    "message/partial",  # (some gateways return the header block as a first fragment)
     "text/rfc822-headers",
     "text/rfc822-header",
     "text/global-headers",
@@ -49,24 +53,34 @@ _RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "x-actual-recipien
 _STATUS_CODE = re.compile(r"(?<![\w.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
 # "Name: value" at the start of a line (the names of RFC 3464 and RFC 5322 fields).
 _FIELD = re.compile(r"([A-Za-z][A-Za-z0-9-]{0,76})[ \t]*:[ \t]*(.*)")
-_ADDRESS = re.compile(r"[^\s<>()\"',;:]+@[^\s<>()\"',;:]+")
+_SEPARATORS = re.compile(r"[\s,;]+")
 # Plain-text bounces: "<user@example.com>: host ... said: 550 5.1.1 ..." (Postfix, qmail), and Sendmail's
 # "<user@example.com>... User unknown" or a bare "<user@example.com>" above its "(reason: ...)" line.
-_ANGLE_RECIPIENT = re.compile(r"<([^<>\s@]+@[^<>\s@]+)>(?::|\.\.\.)?[ \t]*(.*)")
-# Exim: the failed address alone on an indented line, the reason on the more indented lines below it.
-_INDENTED_RECIPIENT = re.compile(r"([ \t]+)<?([^<>\s@]+@[^<>\s@]+?)>?:?[ \t]*")
+_LINE_RECIPIENT = re.compile(
+    r"(?:<([^<>\s@]+@[^<>\s@]+)>(?::|\.\.\.|(?=[ \t]*$))"  # <user@example.com>: or ... or alone
+    r"|\"([^\"\s@]+@[^\"\s@]+)\":"  # "user@example.com": (GMX)
+    r"|([^<>\s@:\"]+@[^<>\s@:\"]+):)"  # user@example.com: (OpenSMTPD)
+    r"[ \t]*(.*)"
+)
+# What a recipient line must name: an ordinary address, with a dotted domain.
+_PLAIN_ADDRESS = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+", re.I)
+# Exim: the failed address alone on an indented line, the reason on the more indented lines below it
+# (without angle brackets: an indented "<x@y>" is a Message-ID in a folded References field).
+_INDENTED_RECIPIENT = re.compile(r"([ \t]+)([^<>\s@]+@[^<>\s@]+?):?[ \t]*")
+# What a one-line notice says before the address it names last.
+_ONE_LINE_FAILURE = re.compile(r"fail|unable|undeliver|not deliver|reject|unknown|full", re.I)
 # Where a plain-text bounce starts quoting the returned mail (qmail, Exim, Sendmail, Postfix, Courier,
 # Exchange, Lotus): recipients are looked for above it, the returned Message-ID below it.
 _RETURNED_MARKER = re.compile(
-    r"^[ \t>-]*(?:-{2,}[ \t]*)?(?:"
-    r"below this line is a copy of the message|this is a copy of the message|"
-    r"(?:original|unsent|returned) message(?: follows| headers follow|\b)|"
-    r"(?:the )?(?:original|returned) message(?: header)?s?(?: (?:is|are) (?:attached|below|included))?|"
-    r"message headers follow|headers of the (?:original|returned) message"
+    r"^[ \t>-]*(?:"
+    r"below (?:this line )?is a copy of|this is a copy of (?:the|your) message|message headers follow|"
+    r"(?:the )?headers? of the (?:original|returned) message|"
+    r"(?:the )?(?:original|unsent|returned) message(?: headers?)?"
+    r"(?: follows?| (?:is|are) (?:attached|below)|[ \t]*[:.-]|[ \t]*$)"
     r")",
     re.I | re.M,
 )
-_MESSAGE_ID_LINE = re.compile(r"^[ \t]*Message-ID[ \t]*:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\r\n]+>|\S+@\S+)", re.I | re.M)
+_MESSAGE_ID_LINE = re.compile(r"^[ \t]*Message-ID[ \t]*:[ \t]*(?:\n[ \t]+)?(<[^<>\n]+>|\S+@\S+)", re.I | re.M)
 # How a plain-text bounce says whether it gave up or will try again.
 _GAVE_UP = re.compile(
     r"permanent(?:ly)? (?:fatal )?(?:error|failure|failed)|given up|giving up|could ?n[o']t be delivered|"
@@ -74,6 +88,8 @@ _GAVE_UP = re.compile(
     r"(?:address|recipient)\(?e?s?\)? failed|does not exist|unknown user|user unknown",
     re.I,
 )
+# A text that says none of this is no failure notice: its addresses are not taken for recipients.
+_TROUBLE = re.compile(r"deliver|fail|error|reject|bounce|returned|not exist|unknown|mailbox", re.I)
 _STILL_TRYING = re.compile(
     r"transient non-fatal|has not yet been delivered|not (?:yet )?been delivered yet|will be retried|"
     r"will (?:continue to )?(?:re)?try|delivery attempts will continue|still (?:being )?retr|"
@@ -142,9 +158,8 @@ def _read(raw: bytes) -> DeliveryReport | None:
 
 def _report(root: Message, nested: bool) -> DeliveryReport | None:
     own_ids = set(fields.message_ids(_header(root, "message-id")))
-    reported = root.get_content_type() == "multipart/report" and (
-        (root.get_param("report-type") or "") in ("delivery-status", "global-delivery-status")
-    )
+    report_type = str(root.get_param("report-type") or "").strip().lower()
+    reported = root.get_content_type() == "multipart/report" and report_type.endswith("delivery-status")
     status_texts: list[str] = []
     texts: list[str] = []
     returned_ids: list[str] = []
@@ -166,14 +181,13 @@ def _report(root: Message, nested: bool) -> DeliveryReport | None:
         # A status part we could not split off (a lost boundary, a wrong Content-Type), still in the text.
         recipients = _recipients_in_groups(texts, said, strict=False)
     if not recipients:
-        recipients = _recipients_in_prose(texts)
+        recipients = _recipients_in_prose(texts, said)
     if not recipients:
         recipients = _failed_recipients_header(root, said)
     if not (recipients or status_texts or reported):
-        if not nested:
+        if returned and not nested:
             # A gateway that wraps the bounce it got in a mail of its own: read the one inside.
-            for inner in returned[:1]:
-                return _report(inner, nested=True)
+            return _report(returned[0], nested=True)
         return None
     original = next((i for i in returned_ids if i not in own_ids), None)
     if original is None:
@@ -196,33 +210,52 @@ def _leaves(root: Message) -> Iterator[Message]:
 
 
 def _header(part: Message, name: str) -> str:
-    value = part.get(name)
-    return _clean(value) if value is not None else ""
+    return next(_headers(part, name), "")
+
+
+def _headers(part: Message, name: str) -> Iterator[str]:
+    """A field's values, 8-bit text kept (``get`` turns compat32's undecodable bytes into U+FFFD)."""
+    for key, value in part.raw_items():
+        if key.lower() == name:
+            yield _clean(value)
 
 
 def _clean(value: Any) -> str:
-    """A header value as text: compat32 keeps undecodable bytes as surrogates (or a Header object)."""
+    """A header value as text: compat32 keeps the bytes it could not decode as surrogates; they are
+    read as UTF-8 here (RFC 6532 fields, a global DSN's addresses)."""
     text = value if isinstance(value, str) else str(value)
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _text(part: Message) -> str:
-    """A leaf's decoded text, at most _MAX_TEXT of it."""
+    """A leaf's decoded text, at most _MAX_TEXT of it, its lines ending in LF (the patterns that look at
+    line starts know no other line end)."""
     payload = part.get_payload()
     if isinstance(payload, list):
-        return "\n\n".join(_entity_text(m) for m in payload if isinstance(m, Message))[:_MAX_TEXT]
+        text = "\n\n".join(_entity_text(m) for m in payload if isinstance(m, Message))[:_MAX_TEXT]
+    else:
+        text = charsets.decode(_decoded(part)[:_MAX_TEXT], part.get_content_charset())
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _decoded(part: Message) -> bytes:
+    """A part's body bytes (``get_payload(decode=True)``: the stdlib's ``get_payload()`` would turn 8-bit
+    bytes into U+FFFD). Quoted-printable is decoded here, its line ends made LF first: the stdlib's
+    decoder knows only LF and CRLF, and a CR-only mail's soft line breaks cut its text short."""
+    if _header(part, "content-transfer-encoding").strip().lower() == "quoted-printable":
+        payload = str(part.get_payload())[: _MAX_TEXT * 3]  # (quoted-printable is ASCII)
+        return quopri.decodestring(payload.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8"))
     data = part.get_payload(decode=True)
-    if not isinstance(data, bytes):
-        data = str(payload).encode("utf-8", "surrogateescape")
-    return charsets.decode(data[:_MAX_TEXT], part.get_content_charset())
+    return data if isinstance(data, bytes) else b""
 
 
 def _entity_text(entity: Message) -> str:
     """A parsed entity written back as text: its fields, a blank line, its body."""
     lines = [f"{name}: {_clean(value)}" for name, value in entity.raw_items()]
-    payload = entity.get_payload()
-    if isinstance(payload, str) and payload.strip():
-        lines += ["", _clean(payload)]
+    if isinstance(entity.get_payload(), str):
+        body = charsets.decode(_decoded(entity)[:_MAX_TEXT], entity.get_content_charset())
+        if body.strip():
+            lines += ["", body]
     return "\n".join(lines)
 
 
@@ -231,6 +264,8 @@ def _status_text(part: Message) -> str:
     fields; an encoded one (base64 from some gateways) it splits wrongly, so that one is decoded here."""
     text = _text(part)
     encoding = _header(part, "content-transfer-encoding").strip().lower()
+    if not isinstance(part.get_payload(), list):
+        return text  # not split by the stdlib: _text has decoded it already
     if encoding == "base64":
         try:
             data = base64.b64decode(re.sub(r"[^A-Za-z0-9+/]", "", text[:_MAX_TEXT]) + "==")
@@ -275,9 +310,9 @@ def _groups(text: str, strict: bool) -> list[dict[str, str]]:
     (the line break dropped, as RFC 5322 unfolding does). A repeated name starts a new group, for the
     reports that forget the blank line between recipients. Outside a status part (``strict`` false) a line
     that is not a field ends the group: prose is not fields."""
-    groups: list[dict[str, str]] = []
-    current: dict[str, str] = {}
-    last: str | None = None
+    groups: list[dict[str, list[str]]] = []
+    current: dict[str, list[str]] = {}
+    last: list[str] | None = None
     for line in text[:_MAX_TEXT].splitlines():
         if not line.strip():
             if current:
@@ -286,7 +321,7 @@ def _groups(text: str, strict: bool) -> list[dict[str, str]]:
             continue
         if line[0] in " \t":
             if last is not None:
-                current[last] += line
+                last.append(line)
             continue
         match = _FIELD.match(line)
         if match is None:
@@ -299,11 +334,10 @@ def _groups(text: str, strict: bool) -> list[dict[str, str]]:
         if name in current:
             groups.append(current)
             current = {}
-        current[name] = match.group(2)
-        last = name
+        last = current[name] = [match.group(2)]
     if current:
         groups.append(current)
-    return groups
+    return [{name: "".join(value) for name, value in group.items()} for group in groups]
 
 
 def _recipients_in_groups(texts: list[str], said: dict[str, str], strict: bool) -> list[FailedRecipient]:
@@ -332,12 +366,21 @@ def _unfold(value: str) -> str:
 
 def _address(value: str) -> str:
     """ "rfc822; <User@Example.com>" -> "user@example.com"; whatever stands there when it is no address."""
-    value = _unfold(value)
+    value = _unfold(value[:_MAX_LINE])
     kind, semicolon, rest = value.partition(";")
     if semicolon and "@" not in kind:
         value = rest
-    match = _ADDRESS.search(value)
-    return (match.group(0) if match else value.strip().strip("<>").strip()).lower()
+    return next(_addresses_in(value), None) or value.strip().strip("<>").strip().lower()
+
+
+def _addresses_in(text: str) -> Iterator[str]:
+    """The plain addresses among the words of a text, lower-cased. Word by word rather than one search
+    over the text, which backtracks over every long run of characters without an "@"."""
+    for word in _SEPARATORS.split(text):
+        if "@" in word:
+            word = word.strip("<>()[]\"'.:")
+            if _PLAIN_ADDRESS.fullmatch(word):
+                yield word.lower()
 
 
 def _action(value: str) -> str:
@@ -364,37 +407,45 @@ def _code(text: str) -> str:
 
 
 def _said(texts: list[str]) -> dict[str, str]:
-    """address -> the status code the report's text gives after it on the same line (OpenSMTPD, Exim and
-    Postfix write "user@example.com: 550 5.7.26 ..." above their status part)."""
+    """address -> the status code the report's text gives on a line that names it (OpenSMTPD writes
+    "user@example.com: 550 5.7.26 ..." above its status part, Gmail "550 5.1.1 <user@example.com>...")."""
     found: dict[str, str] = {}
     for text in texts:
         marker = _RETURNED_MARKER.search(text)
         for line in text[: marker.start() if marker else _MAX_TEXT].splitlines():
-            if "@" not in line:
+            if "@" not in line or len(line) > _MAX_LINE:
                 continue
-            for match in _ADDRESS.finditer(line):
-                code = _code(line[match.end() :])
-                if code:
-                    found.setdefault(match.group(0).rstrip(".").lower(), code)
+            code = _code(line)
+            if code:
+                for address in _addresses_in(line):
+                    found.setdefault(address, code)
     return found
 
 
 def _failed_recipients_header(root: Message, said: dict[str, str]) -> list[FailedRecipient]:
     """Exim and Gmail name the recipients they gave up on in X-Failed-Recipients."""
-    addresses = _ADDRESS.findall(",".join(_clean(v) for v in root.get_all("x-failed-recipients") or []))
-    unique = dict.fromkeys(a.rstrip(".").lower() for a in addresses)
+    named = ",".join(_headers(root, "x-failed-recipients"))
+    unique = dict.fromkeys(_addresses_in(named[:_MAX_TEXT]))
     return [FailedRecipient(a, said.get(a, ""), "failed", "") for a in unique]
 
 
-def _recipients_in_prose(texts: list[str]) -> list[FailedRecipient]:
-    """Best effort for plain-text bounces: the recipient lines of Postfix, qmail, Sendmail and Exim."""
+def _recipients_in_prose(texts: list[str], said: dict[str, str]) -> list[FailedRecipient]:
+    """Best effort for plain-text bounces: the recipient lines of Postfix, qmail, Sendmail and Exim. The
+    code is the one in the recipient's paragraph, else one beside the address elsewhere in the text, else,
+    for a single recipient, the one code the whole notice gives."""
     found: dict[str, FailedRecipient] = {}
     for text in texts:
         marker = _RETURNED_MARKER.search(text)
         head = text[: marker.start()] if marker else text
         gave_up, trying = bool(_GAVE_UP.search(head)), bool(_STILL_TRYING.search(head))
-        for address, reason in _paragraphs(head.splitlines()):
-            status = _code(reason)
+        if not (gave_up or trying or _TROUBLE.search(head)):
+            continue  # a text that does not say delivery failed or is late: its addresses are no recipients
+        codes = {".".join(m.groups()) for m in _STATUS_CODE.finditer(head)}
+        paragraphs = list(_paragraphs(head.splitlines()))
+        for address, reason in paragraphs[:_MAX_RECIPIENTS]:
+            status = _code(reason) or said.get(address, "")
+            if not status and len(paragraphs) == 1 and len(codes) == 1:
+                status = next(iter(codes))
             if status.startswith("5") or (gave_up and not (trying and status.startswith("4"))):
                 action = "failed"
             elif trying:
@@ -404,33 +455,54 @@ def _recipients_in_prose(texts: list[str]) -> list[FailedRecipient]:
             earlier = found.get(address)
             if earlier is None or (not earlier.status and status):
                 found[address] = FailedRecipient(address, status, action, reason)
-            if len(found) >= _MAX_RECIPIENTS:
-                break
-    return list(found.values())
+    return list(found.values())[:_MAX_RECIPIENTS]
 
 
 def _paragraphs(lines: list[str]) -> Iterator[tuple[str, str]]:
-    """(address, reason) for each recipient line and the lines under it, up to a blank line or the next
-    recipient."""
+    """(address, reason) for each recipient line and the lines under it: up to a blank line or the next
+    recipient line; under an indented address (Exim), the lines indented deeper."""
     address, reason, indent = "", [], ""
     for line in lines:
-        angle = _ANGLE_RECIPIENT.match(line)
-        indented = None if angle else _INDENTED_RECIPIENT.fullmatch(line)
-        if angle or indented:
+        deeper = len(line) - len(line.lstrip()) > len(indent)
+        if address and indent and line.strip() and deeper:
+            reason.append(line)
+            continue
+        short = len(line) <= _MAX_LINE
+        at_start = _LINE_RECIPIENT.match(line) if short else None
+        indented = _INDENTED_RECIPIENT.fullmatch(line) if short and not at_start else None
+        trailing = _trailing_recipient(line) if short and not (at_start or indented) else None
+        if trailing:
             if address:
                 yield address, _joined(reason)
-            if angle:
-                address, reason, indent = angle.group(1).lower(), [angle.group(2)], ""
+            yield trailing
+            address, reason, indent = "", [], ""
+        elif at_start or indented:
+            if address:
+                yield address, _joined(reason)
+            if at_start:
+                address = (at_start.group(1) or at_start.group(2) or at_start.group(3)).lower()
+                reason, indent = [at_start.group(4)], ""
             else:
                 assert indented is not None
                 address, reason, indent = indented.group(2).lower(), [], indented.group(1)
-        elif address and line.strip() and (not indent or len(line) - len(line.lstrip()) > len(indent)):
+            if not _PLAIN_ADDRESS.fullmatch(address):  # a Message-ID in a folded header, binary noise
+                address, reason, indent = "", [], ""
+        elif address and line.strip() and not indent:
             reason.append(line)
         elif address:
             yield address, _joined(reason)
-            address, reason = "", []
+            address, reason, indent = "", [], ""
     if address:
         yield address, _joined(reason)
+
+
+def _trailing_recipient(line: str) -> tuple[str, str] | None:
+    """A one-line notice that names the address last: "Delivery failed 10 attempts: info@example.net"."""
+    said, colon, who = line.rpartition(":")
+    who = who.strip().strip("<>.").strip()
+    if colon and "@" in who and _PLAIN_ADDRESS.fullmatch(who) and _ONE_LINE_FAILURE.search(said):
+        return who.lower(), _joined([said])
+    return None
 
 
 def _joined(lines: list[str]) -> str:

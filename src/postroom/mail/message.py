@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from postroom.mail.dsn import DeliveryReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,8 @@ class ParsedMessage:
     headers: dict[str, str] = field(default_factory=dict, compare=False)
     # What the parser had to work around (bad charset, broken MIME, ...): shown, never fatal.
     defects: tuple[str, ...] = ()
+    # For a bounce: which message bounced, for whom and why (mail/dsn.py); None for any other mail.
+    delivery_report: DeliveryReport | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The JSON shape of ``postroom parse --json``."""
@@ -87,6 +92,7 @@ class ParsedMessage:
             "auto_submitted": self.auto_submitted,
             "bounce": self.bounce,
             "defects": list(self.defects),
+            "delivery_report": self.delivery_report.as_json() if self.delivery_report else None,
         }
 
 

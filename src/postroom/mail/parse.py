@@ -6,6 +6,7 @@ import hashlib
 
 from postroom.core.errors import ParseError
 from postroom.mail import attachments, charsets, fields, flags
+from postroom.mail.dsn import delivery_report
 from postroom.mail.headers import Headers, read_block
 from postroom.mail.html import sanitize, to_text
 from postroom.mail.message import ParsedMessage
@@ -47,6 +48,7 @@ def _assemble(
     if not text.strip() and raw_html:
         text = to_text(raw_html)
     in_reply_to = fields.message_ids(headers.get("in-reply-to"))
+    bounce = flags.is_bounce(body.report_types, body.has_delivery_status, sender, subject, text)
     return ParsedMessage(
         message_id=next(iter(fields.message_ids(headers.get("message-id"))), None),
         in_reply_to=in_reply_to[0] if in_reply_to else None,
@@ -64,10 +66,12 @@ def _assemble(
             body.drafts, raw_html, lambda data: attachments.mail_subject(data, hints)
         ),
         auto_submitted=flags.auto_submitted(headers, subject),
-        bounce=flags.is_bounce(body.report_types, body.has_delivery_status, sender, subject, text),
+        bounce=bounce,
         body_sha256=hashlib.sha256(memoryview(raw)[body_start:]).hexdigest(),
         headers=headers.as_dict(),
         defects=tuple(dict.fromkeys(defects)),
+        # Read only for a bounce, so other mail pays nothing; from the raw bytes (line ends untouched).
+        delivery_report=delivery_report(raw) if bounce else None,
     )
 
 

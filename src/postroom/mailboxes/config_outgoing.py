@@ -126,15 +126,11 @@ def read_mailbox_outgoing(
             report.add(entry.key_node, where, "save_sent", str(exc))
         if values.get("protocol") == "pop3":
             report.add(entry.key_node, where, "save_sent", "pop3 has no folders to save sent mail in")
-    if (entry := entries.get("auto_reply")) is not None and not _is_null(entry.value):
-        items = _mapping(entry, report, where, AUTO_REPLY_KEYS)
-        if items is not None:
-            readers = {"template": _template(20_000), "subject": _template(500)}
-            auto = _read(items, readers, report, f"{where}.auto_reply")
-            if "template" not in items:
-                report.add(entry.key_node, f"{where}.auto_reply", "template", "is required")
-            elif "template" in auto:
-                out["auto_reply"] = {"subject": DEFAULT_AUTO_REPLY_SUBJECT, **auto}
+    entry = entries.get("auto_reply")
+    if entry is not None and not _is_null(entry.value):
+        auto = read_auto_reply(entry, report, where)
+        if auto is not None:
+            out["auto_reply"] = auto
     for key in ("save_sent", "auto_reply"):
         if key in entries and "smtp" not in entries and not _is_null(entries[key].value):
             report.add(entries[key].key_node, where, key, "needs smtp: (the server it sends through)")
@@ -142,6 +138,21 @@ def read_mailbox_outgoing(
     if unprocessed.startswith("forward:") and "smtp" not in entries:
         report.add(entries["unprocessed"].key_node, where, "unprocessed", "forward needs smtp: to send with")
     return out
+
+
+def read_auto_reply(entry: _Entry, report: _Report, where: str) -> dict[str, str] | None:
+    """``{template, subject}`` (the subject defaulted); None when wrong (the problem is reported)."""
+    items = _mapping(entry, report, where, AUTO_REPLY_KEYS)
+    if items is None:
+        return None
+    before = len(report.problems)
+    readers = {"template": _template(20_000), "subject": _template(500)}
+    auto = _read(items, readers, report, f"{where}.auto_reply")
+    if "template" not in items:
+        report.add(entry.key_node, f"{where}.auto_reply", "template", "is required")
+    if len(report.problems) != before:
+        return None
+    return {"subject": DEFAULT_AUTO_REPLY_SUBJECT, **auto}
 
 
 def forward_target(node: Node) -> str:

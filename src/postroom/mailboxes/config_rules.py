@@ -51,7 +51,7 @@ UNMATCHED = ("import", "unprocessed")
 UNPROCESSED = ("keep", "delete", "move:FOLDER", "forward:ADDRESS")
 ACTION_KEYS = (
     "import_as", "job_keyword", "customer", "category", "team", "priority", "tags", "note_type", "assign",
-    "unknown_sender", "owner", "require_access", "mappings",
+    "unknown_sender", "owner", "require_access", "mappings", "auto_reply",
 )  # fmt: skip
 ASSIGN_KEYS = ("user", "round_robin", "least_busy")
 MAX_ORDER = 1_000_000
@@ -406,6 +406,16 @@ def _mapping(node: Node, ctx: _Ctx, path: str) -> Any:
     return {key: value for key, value in values.items() if value != _MAPPING_DEFAULTS.get(key)}
 
 
+def _rule_auto_reply(entry: _Entry, ctx: _Ctx, path: str) -> Any:
+    """`auto_reply: false` (none for this rule's mail) or `{template, subject}` (its own)."""
+    from postroom.mailboxes.config_outgoing import read_auto_reply
+
+    if isinstance(entry.value, ScalarNode) and entry.value.value.lower() in ("false", "no", "off"):
+        return False
+    value = read_auto_reply(entry, ctx.report, ctx.where)
+    return _BAD if value is None else value
+
+
 _ACTIONS: dict[str, _Reader] = {
     "import_as": _single(_choice(IMPORT_AS)),
     "job_keyword": _single(_phrase),
@@ -420,6 +430,7 @@ _ACTIONS: dict[str, _Reader] = {
     "owner": _with_known(_user),
     "require_access": _single(_bool),
     "mappings": _mappings,
+    "auto_reply": _rule_auto_reply,
 }
 assert tuple(_ACTIONS) == ACTION_KEYS
 

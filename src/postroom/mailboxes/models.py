@@ -146,6 +146,7 @@ class Cycle(models.Model):
     failed = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     unprocessed = models.PositiveIntegerField(default=0)  # skipped by a filter or rejected by a rule
+    held = models.PositiveIntegerField(default=0)  # kept for review (a sender opening records too fast)
     error = models.TextField(blank=True, default="")
 
     class Meta:

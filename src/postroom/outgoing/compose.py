@@ -100,19 +100,36 @@ class Outgoing:
             msg["X-Auto-Response-Suppress"] = "All"
         for name, value in self.extra_headers:
             msg[name] = value
+        if self.attached_mail is not None:
+            return self._with_attached_mail(msg)
         msg.set_content(self.text)
         for att in self.attachments:
             ctype = att.content_type or mimetypes.guess_type(att.filename)[0] or "application/octet-stream"
             maintype, _, subtype = ctype.partition("/")
             msg.add_attachment(att.data, maintype=maintype, subtype=subtype, filename=att.filename)
-        if self.attached_mail is not None:
-            # As bytes with 8bit transfer: the original goes out exactly as it came in, headers and all.
-            part = EmailMessage(policy=SMTP)
-            part.set_content(self.attached_mail, maintype="message", subtype="rfc822", cte="8bit")
-            part.replace_header("Content-Disposition", 'attachment; filename="original.eml"')
-            msg.make_mixed()
-            msg.attach(part)
         return msg.as_bytes(policy=SMTP)
+
+    def _with_attached_mail(self, head: EmailMessage) -> bytes:
+        """The original goes out exactly as it came in, headers and all, as message/rfc822 (which may not
+        be base64-encoded: RFC 2046 5.2.1). The stdlib re-encodes such a part, so it is joined by hand."""
+        assert self.attached_mail is not None
+        boundary = f"postroom-{secrets.token_hex(12)}"
+        head["MIME-Version"] = "1.0"
+        head["Content-Type"] = f'multipart/mixed; boundary="{boundary}"'
+        text = EmailMessage(policy=SMTP)
+        text.set_content(self.text)
+        del text["MIME-Version"]
+        headers = b"".join(SMTP.fold_binary(name, value) for name, value in head.items()) + b"\r\n"
+        original = self.attached_mail.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        cte = "7bit" if original.isascii() else "8bit"
+        return b"".join([
+            headers,
+            f"--{boundary}\r\n".encode(), text.as_bytes(policy=SMTP),
+            f"\r\n--{boundary}\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: {cte}\r\n"
+            'Content-Disposition: attachment; filename="original.eml"\r\n\r\n'.encode(),
+            original if original.endswith(b"\r\n") else original + b"\r\n",
+            f"--{boundary}--\r\n".encode(),
+        ])  # fmt: skip
 
 
 def reply_subject(subject: str, reference: str) -> str:

@@ -37,6 +37,7 @@ class OutgoingMail(models.Model):
     message_id = models.CharField(max_length=255, unique=True)  # ours, without angle brackets
     mail_from = models.CharField(max_length=320)  # the envelope sender
     recipients = models.JSONField(default=list)  # envelope recipients
+    to_address = models.CharField(max_length=320, blank=True, default="")  # the first: for rate limits
     raw_sha256 = models.CharField(max_length=64)  # the exact bytes sent, in the blob store
     raw_size = models.BigIntegerField(default=0)
     status = models.CharField(max_length=10, choices=OutStatus.choices, default=OutStatus.QUEUED)
@@ -52,4 +53,7 @@ class OutgoingMail(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["status", "next_attempt"], name="outgoing_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt"], name="outgoing_due_idx"),
+            models.Index(fields=["to_address", "kind", "created"], name="outgoing_rate_idx"),
+        ]

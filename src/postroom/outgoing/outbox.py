@@ -73,9 +73,14 @@ def send_due(
     now: Callable[[], datetime] = timezone.now,
     only: set[int] | None = None,
     stop: Callable[[], bool] = lambda: False,
-    after_sent: Callable[[OutgoingMail], None] | None = None,
+    after_sent: Callable[[OutgoingMail], object] | None = None,
 ) -> SendSummary:
-    """Send every mail that is due (``only``: just these ids), one SMTP session per mailbox and batch."""
+    """Send every mail that is due (``only``: just these ids), one SMTP session per mailbox and batch.
+    ``after_sent`` runs for each mail sent (by default: its copy into the mailbox's `save_sent` folder)."""
+    if after_sent is None:
+        from postroom.outgoing.sent_copy import save_sent
+
+        after_sent = save_sent
     summary = SendSummary()
     requeue_abandoned(now())
     while not stop():

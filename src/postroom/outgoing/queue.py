@@ -45,6 +45,7 @@ def queue(
         message_id=mail.message_id,
         mail_from=mailbox.address,
         recipients=list(mail.recipients),
+        to_address=mail.recipients[0] if mail.recipients else "",
         raw_sha256=prepared.raw.sha256,
         raw_size=prepared.raw.size,
         next_attempt=timezone.now(),

@@ -8,7 +8,11 @@ the record that original opens, though neither is written yet.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
 
 from postroom.mail.message import Address, ParsedMessage
 from postroom.mailboxes.models import DeliveryStatus
@@ -34,6 +38,11 @@ def _same_key(msg: ParsedMessage, raw_sha256: str) -> tuple[str, str]:
     return (msg.body_sha256, same)
 
 
+def _bounced_id(msg: ParsedMessage) -> str:
+    report = getattr(msg, "delivery_report", None) if msg.bounce else None
+    return (report.original_message_id or "") if report is not None else ""
+
+
 def _participants(msg: ParsedMessage, own: frozenset[str]) -> tuple[str, ...]:
     people: list[Address] = [*msg.to, *msg.cc, *([msg.from_] if msg.from_ else [])]
     return tuple(sorted({a.address for a in people if a.address and a.address not in own}))
@@ -45,7 +54,10 @@ class GroupDecider:
         mailbox = context.mailbox
         msgs = [i.prepared.message for i in items if i.prepared.message is not None]
         self._stored = lookups.stored_copies(mailbox, {m.body_sha256 for m in msgs})
-        self._by_id = lookups.records_by_message_id(mailbox, {i for m in msgs for i in header_ids(m)})
+        ids = {i for m in msgs for i in header_ids(m)} | {i for m in msgs if (i := _bounced_id(m))}
+        self._by_id = lookups.records_by_message_id(mailbox, ids)
+        self._senders = [m.from_.address for m in msgs if m.from_ and m.from_.address]
+        self._opened: Counter[str] | None = None  # records opened lately per sender, read when needed
         context.directory.start_group(m.from_.address for m in msgs if m.from_)
         # What earlier plans of this group decided:
         self._planned: dict[tuple[str, str], Plan] = {}  # duplicate key -> the plan that stores it
@@ -77,10 +89,21 @@ class GroupDecider:
             self.context.reference_format,
             self.context.mailbox.subject_reference_from_anyone,
         )
+        if msg.bounce and match.record is None:
+            match = self._bounce_match(msg)
+            if match.record is None:
+                status, reason = DeliveryStatus.UNPROCESSED, match.reason
+                return Plan(item.key, prepared.raw, status, reason, msg=msg, delivery_id=item.delivery_id)
         decision = self.route(msg, match.record)
         if decision.action == "unprocessed":
             status, reason = DeliveryStatus.UNPROCESSED, decision.reason
-            return Plan(item.key, prepared.raw, status, reason, delivery_id=item.delivery_id, route=decision)
+            return Plan(
+                item.key, prepared.raw, status, reason, msg=msg, delivery_id=item.delivery_id, route=decision
+            )
+        if match.record is None and not item.archive and (flood := self._flooding(msg)):
+            return Plan(
+                item.key, prepared.raw, DeliveryStatus.HELD, flood, msg=msg, delivery_id=item.delivery_id
+            )
         plan = Plan(
             item.key,
             prepared.raw,
@@ -112,6 +135,32 @@ class GroupDecider:
             in_team=directory.in_team,
             explain_all=self.explain_all,
         )
+
+    def _bounce_match(self, msg: ParsedMessage) -> ThreadMatch:
+        """A delivery report never opens a record: it joins the record of the mail it reports on."""
+        original = _bounced_id(msg)
+        number = self._record_for_ids([original]) if original else None
+        if number is None:
+            why = f"names {original}, which is on no record" if original else "names no message we know"
+            return ThreadMatch(None, "new", f"a delivery status notification that {why}: not imported")
+        return ThreadMatch(number, "header", f"a delivery report about {original}, on record {number}")
+
+    def _flooding(self, msg: ParsedMessage) -> str:
+        """Why this sender may open no more records for now ("" when they may): more than the limit in the
+        window, counting the records this group opens too. Our own users and addresses are never held."""
+        sender = msg.from_.address if msg.from_ else ""
+        if not sender or sender in self.context.own_addresses or sender in self.context.staff_addresses():
+            return ""
+        if self._opened is None:
+            since = timezone.now() - timedelta(minutes=self.context.flood_minutes)
+            self._opened = Counter(lookups.records_opened_since(self._senders, since))
+        if self._opened[sender] >= self.context.flood_records:
+            return (
+                f"{sender} opened {self._opened[sender]} records in the last "
+                f"{self.context.flood_minutes} minutes (limit {self.context.flood_records})"
+            )
+        self._opened[sender] += 1
+        return ""
 
     def settle(self, plans: list[Plan], numbers: dict[int, int]) -> None:
         """Put the numbers of the records just opened in place of their placeholders."""

@@ -14,6 +14,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 
 from postroom.core.errors import TransientError
 from postroom.mailboxes.models import Delivery, DeliveryStatus, Mailbox
+from postroom.outgoing import automatic
 from postroom.pipeline.group import GroupDecider, Item
 from postroom.pipeline.prepare import prepare
 from postroom.records import lookups, store
@@ -25,14 +26,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    status: str  # "new" | "added" | "duplicate" | "unprocessed" | "failed" | "known"
+    status: str  # "new" | "added" | "duplicate" | "unprocessed" | "held" | "failed" | "known"
     record: int | None = None
     reason: str = ""
 
     @property
     def safe_to_acknowledge(self) -> bool:
         """The server may now forget the message: its fate is committed here."""
-        return self.status in {"new", "added", "duplicate", "unprocessed", "known"}
+        return self.status in {"new", "added", "duplicate", "unprocessed", "held", "known"}
 
 
 def ingest(
@@ -86,6 +87,7 @@ def _store(context: MailboxContext, items: list[Item]) -> list[Outcome]:
     plans = decider.plans(items)
     decider.settle(plans, store.open_records(context.mailbox, plans, context.directory))
     store.write_group(context.mailbox, plans)
+    automatic.after_store(context, plans)
     return [_outcome(context, plan) for plan in plans]
 
 
@@ -97,6 +99,9 @@ def _outcome(context: MailboxContext, plan: Plan) -> Outcome:
     if plan.status == DeliveryStatus.UNPROCESSED:
         log.info("%s: %s not imported: %s", context.mailbox.name, plan.key, plan.reason)
         return Outcome("unprocessed", reason=plan.reason)
+    if plan.status == DeliveryStatus.HELD:
+        log.warning("%s: %s held for review: %s", context.mailbox.name, plan.key, plan.reason)
+        return Outcome("held", reason=plan.reason)
     log.warning("%s: %s kept as failed: %s", context.mailbox.name, plan.key, plan.reason)
     return Outcome("failed", reason=plan.reason)
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from postroom.mailboxes.models import Cycle, Delivery, DeliveryStatus, Mailbox
 from postroom.mailboxes.server import server_settings
+from postroom.outgoing.automatic import forwards_sent
 from postroom.pipeline.acknowledge import Acknowledger
 from postroom.pipeline.backfill import BackfillPlan, plan_backfill
 from postroom.pipeline.batch import Batch
@@ -40,6 +41,7 @@ class CycleResult:
     failed: int = 0
     skipped: int = 0
     unprocessed: int = 0
+    held: int = 0  # kept for review: the sender opened too many records too fast
     waiting: int = 0
     error: str = ""
     interrupted: bool = False
@@ -54,6 +56,8 @@ class CycleResult:
             self.duplicates += 1
         elif outcome.status == "unprocessed":
             self.unprocessed += 1
+        elif outcome.status == "held":
+            self.held += 1
         else:
             self.failed += 1
 
@@ -128,7 +132,8 @@ def _import_fetched(
         result.count(outcome)
         hooks.on_message(outcome)
         if outcome.status == "unprocessed":
-            acks.add(item.key, mailbox.unprocessed)
+            if not mailbox.unprocessed.startswith("forward:"):  # forwarded: once the forward is sent
+                acks.add(item.key, mailbox.unprocessed)
         elif outcome.safe_to_acknowledge:
             acks.add(item.key, mailbox.after_import)
         elif mailbox.on_failure != "keep":
@@ -162,11 +167,15 @@ def _retry_acknowledgements(
     never acknowledged.
     """
     removes = mailbox.after_import == "delete" or mailbox.after_import.startswith("move:")
+    forwarded = forwards_sent(mailbox, [k for k, (s, _) in ledger.items() if s == DeliveryStatus.UNPROCESSED])
     for key, (status, acked) in ledger.items():
         if status == DeliveryStatus.SKIPPED:
             continue
         if status == DeliveryStatus.UNPROCESSED:
-            if not acked or mailbox.unprocessed != "keep":
+            if mailbox.unprocessed.startswith("forward:"):
+                if key in forwarded:
+                    acks.add(key, mailbox.after_import)
+            elif not acked or mailbox.unprocessed != "keep":
                 acks.add(key, mailbox.unprocessed)
             continue
         if status == DeliveryStatus.FAILED:
@@ -197,6 +206,7 @@ def _finish(mailbox: Mailbox, cycle: Cycle, result: CycleResult, ok: bool) -> No
         "failed",
         "skipped",
         "unprocessed",
+        "held",
         "error",
     ):
         setattr(cycle, name, getattr(result, name))

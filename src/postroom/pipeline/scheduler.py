@@ -43,5 +43,20 @@ def serve(stop: threading.Event, on_cycle: Callable[[CycleResult], None] = lambd
             if result.error:
                 log.warning("%s: retrying in %.0f s", mailbox.name, delay)
             due[mailbox.pk] = time.monotonic() + delay
+        if not stop.is_set():
+            _send_outbox(stop)
         wake = min((due.get(m.pk, 0.0) for m in mailboxes), default=time.monotonic() + 5.0)
         stop.wait(timeout=max(0.5, min(wake - time.monotonic(), 5.0)))
+
+
+def _send_outbox(stop: threading.Event) -> None:
+    """What the outbox has due: replies, auto-replies, forwards (retried with their own backoff)."""
+    from postroom.outgoing.outbox import send_due
+
+    try:
+        summary = send_due(stop=stop.is_set)
+    except Exception:  # the database went away: the next round tries again; the service keeps running
+        log.exception("outbox: sending failed")
+        return
+    if summary.sent or summary.failed or summary.retrying:
+        log.info("outbox: sent %d, retrying %d, failed %d", summary.sent, summary.retrying, summary.failed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -40,6 +41,8 @@ class MailboxContext:
     reference_format: str
     rules: RuleSet = field(default_factory=lambda: RuleSet("", "ticket"))
     directory: Directory = field(default_factory=Directory, repr=False)
+    flood_records: int = 20  # a sender who opened this many records in flood_minutes opens no more
+    flood_minutes: int = 120
     _staff: frozenset[str] | None = field(default=None, repr=False)
 
     def staff_addresses(self) -> set[str]:
@@ -53,7 +56,30 @@ class MailboxContext:
 
 def context_for(mailbox: Mailbox) -> MailboxContext:
     own = frozenset(a.lower() for a in Mailbox.objects.values_list("address", flat=True) if a)
-    return MailboxContext(mailbox, own, site_settings.reference_format(), rule_set(mailbox), Directory())
+    return MailboxContext(
+        mailbox, own, site_settings.reference_format(), rule_set(mailbox), Directory(),
+        flood_records=int(site_settings.get("flood_records")),
+        flood_minutes=int(site_settings.get("flood_minutes")),
+    )  # fmt: skip
+
+
+def records_opened_since(senders: Iterable[str], since: datetime) -> dict[str, int]:
+    """How many records each sender opened since then (by requester address; any mailbox)."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(senders):
+        rows = fetch(
+            f"SELECT requester_address, COUNT(*) FROM {table(Record)} WHERE created >= %s AND "
+            f"requester_address IN ({', '.join(['%s'] * len(chunk))}) GROUP BY requester_address",
+            [_created(since), *chunk],
+        )
+        found.update({address: int(count) for address, count in rows})
+    return found
+
+
+def _created(value: datetime) -> object:
+    from django.db import connection
+
+    return Record._meta.get_field("created").get_db_prep_value(value, connection)
 
 
 def rule_set(mailbox: Mailbox) -> RuleSet:

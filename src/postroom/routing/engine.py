@@ -65,6 +65,7 @@ class RouteDecision:
     new_contact: bool = False  # accept: the sender becomes a contact
     filtered_by: str = ""  # the filter that skipped it
     sender: Sender | None = None
+    auto_reply: dict[str, str] | None = None  # a rule's own auto-reply ({}: none); None: the mailbox's
 
     @property
     def rule(self) -> str:
@@ -153,6 +154,7 @@ def _combine(msg: ParsedMessage, rules: RuleSet, matched: list[Rule], checks: li
         d.priority = d.priority or a.priority
         d.note_type = d.note_type or a.note_type
         d.assign = d.assign or a.assign
+        d.auto_reply = d.auto_reply if d.auto_reply is not None else a.auto_reply
         tags += [t for t in a.tags if t not in tags]
         if a.mappings:
             found = rule.extractor.extract(msg.subject, msg.text, msg.html)

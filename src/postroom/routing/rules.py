@@ -383,6 +383,8 @@ class Actions:
     unknown_sender: str = ""  # one of UNKNOWN_SENDER; "": import, the sender stays a plain address
     owner: str = ""  # as_owner: the user records are made in the name of
     require_access: bool = False
+    # None: the rule says nothing (the mailbox's auto-reply applies); {}: none; else {template, subject}.
+    auto_reply: dict[str, str] | None = None
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> Actions:
@@ -407,6 +409,7 @@ class Actions:
             unknown_sender=spec.get("unknown_sender", ""),
             owner=spec.get("owner", ""),
             require_access=bool(spec.get("require_access", False)),
+            auto_reply=_auto_reply(spec.get("auto_reply")),
         )
 
 
@@ -462,3 +465,9 @@ class RuleSet:
             tuple(sorted((Rule.from_spec(n, o, s) for n, o, s in rules), key=lambda r: r.order)),
             unmatched,
         )
+
+
+def _auto_reply(value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    return dict(value) if value else {}

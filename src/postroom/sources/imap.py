@@ -190,6 +190,14 @@ class ImapSession:
             self._command("COPY", uid_set, quote(folder))
             self._delete(uid_set)
 
+    def append(self, folder: str, raw: bytes, flags: str = "(\\Seen)") -> None:
+        """Put a mail into ``folder`` (made when missing): the copy of what we sent, for mail clients."""
+        self._ensure_folder(folder)
+        with transient("IMAP APPEND"):
+            status, data = self._client.append(quote(folder), flags, None, raw)
+        if status != "OK":
+            raise TransientError(f"IMAP APPEND to {folder!r} failed: {text_of(data)}")
+
     def _ensure_folder(self, folder: str) -> None:
         if folder in self._known_folders:
             return

@@ -1,0 +1,301 @@
+"""Answering by email, end to end through real servers: Dovecot for the mailbox, aiosmtpd for SMTP.
+
+Customer mail -> record -> auto-reply -> agent reply -> the customer's answers (headers only, subject only,
+neither, a provider that rewrote our Message-ID) -> a bounce; the SMTP server down and refusing; two
+installations whose auto-replies would loop."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.e2e.cli_helpers import dovecot_mailbox, record, records
+from tests.e2e.conftest import Cli
+from tests.support.builders import mail
+from tests.support.smtp import Received, SmtpServer
+
+pytestmark = [pytest.mark.uses_database, pytest.mark.dovecot]
+
+CUSTOMER = "Carol Customer <carol@customer.test>"
+AUTO_REPLY = """    auto_reply:
+      template: "Dear {requester}, we got your request {reference} ({subject}). {department}"
+      subject: "Received: {subject} {reference}"
+"""
+
+
+def smtp_yaml(server: SmtpServer, from_name: str = "Help Desk") -> str:
+    return (
+        f"    smtp:\n      host: {server.host}\n      port: {server.port}\n"
+        f"      security: {server.security}\n      ca_file: {server.ca_file}\n      from_name: {from_name}\n"
+    )
+
+
+def setup_desk(
+    cli: Cli, tmp_path: Path, dovecot: Any, folder: str, server: SmtpServer, extra: str = ""
+) -> None:
+    config = tmp_path / "desk.yaml"
+    config.write_text(
+        "mailboxes:\n"
+        + dovecot_mailbox("desk", dovecot, folder, address="desk@desk.test")
+        + smtp_yaml(server)
+        + extra
+    )
+    cli("config", "load", str(config), check=True)
+    cli("import", check=True, DESK_PASSWORD=dovecot.password)  # the (empty) backfill: later mail is live
+
+
+def import_(cli: Cli, dovecot: Any) -> str:
+    return str(cli("import", check=True, DESK_PASSWORD=dovecot.password).stdout)
+
+
+def outbox(cli: Cli) -> list[dict[str, Any]]:
+    return json.loads(cli("outbox", "--json", check=True).stdout)
+
+
+def test_the_whole_round_trip(
+    cli: Cli, tmp_path: Path, dovecot: Any, mailbox_folder: str, smtp_server: SmtpServer
+) -> None:
+    setup_desk(cli, tmp_path, dovecot, mailbox_folder, smtp_server, AUTO_REPLY)
+    first = mail("Boiler broken", sender=CUSTOMER, to="desk@desk.test", message_id="<first@customer.test>")
+    dovecot.append([first], folder=mailbox_folder)
+    assert "new records 1" in import_(cli, dovecot)
+    (rec,) = records(cli)
+    number = rec["number"]
+
+    # The auto-reply: queued by the import, sent by the outbox, RFC 3834 headers, the reference, threaded.
+    cli("outbox", "send", check=True)
+    (auto,) = smtp_server.wait_for(1)
+    assert auto.rcpt_tos == ["carol@customer.test"]
+    assert auto.message["Auto-Submitted"] == "auto-replied"
+    assert auto.message["X-Auto-Response-Suppress"] == "All"
+    assert auto.message["In-Reply-To"] == "<first@customer.test>"
+    assert auto.message["Subject"] == f"Received: Boiler broken [#{number}]"
+    assert "Dear Carol Customer, we got your request" in auto.message.get_content()
+    assert f"pr-{number}-" in auto.message["Message-ID"]
+
+    # The agent's reply: from the department's address, Re: [#N], threaded on the last inbound message.
+    attachment = tmp_path / "quote.pdf"
+    attachment.write_bytes(b"%PDF-1.4 quote")
+    out = cli("reply", str(number), "--text", "We come on Tuesday.", "--attach", str(attachment), check=True)
+    assert out.stdout.startswith("sent ")
+    reply = smtp_server.wait_for(2)[1]
+    assert reply.message["From"] == "Help Desk <desk@desk.test>"
+    assert reply.message["Subject"] == f"Re: [#{number}] Boiler broken"
+    assert reply.message["In-Reply-To"] == "<first@customer.test>"
+    our_id = reply.message["Message-ID"].strip("<>")
+    assert our_id.endswith("@desk.test")
+    assert reply.message["References"].split()[-1] == f"<{our_id}>"  # our own id kept in References too
+    assert [p.get_filename() for p in reply.message.iter_attachments()] == ["quote.pdf"]
+    shown = record(cli, number)
+    assert [m["direction"] for m in shown["messages"]] == ["in", "out", "out"]
+
+    # The customer answers with only the headers (the client dropped the reference from the subject) ...
+    by_headers = mail("Re: about Tuesday", sender=CUSTOMER, to="desk@desk.test",
+                      in_reply_to=f"<{our_id}>", references=f"<first@customer.test> <{our_id}>")  # fmt: skip
+    # ... with only the reference in the subject ...
+    by_subject = mail(f"Re: [#{number}] one more thing", sender=CUSTOMER, to="desk@desk.test")
+    # ... through a provider that rewrote our Message-ID (only References still names ours) ...
+    rewritten = mail("Re: Boiler broken", sender=CUSTOMER, to="desk@desk.test",
+                     in_reply_to="<AM0PR01-rewritten@outlook.test>", references=f"<{our_id}>")  # fmt: skip
+    # ... and with neither: a new record.
+    neither = mail("New problem: the sink", sender=CUSTOMER, to="desk@desk.test")
+    for raw in (by_headers, by_subject, rewritten, neither):
+        dovecot.append([raw], folder=mailbox_folder)
+        import_(cli, dovecot)
+    listed = {r["number"]: r for r in records(cli)}
+    assert len(listed) == 2
+    assert listed[number]["message_count"] == 6  # 4 inbound, the auto-reply, the agent's reply
+    (other,) = [n for n in listed if n != number]
+    assert listed[other]["subject"] == "New problem: the sink"
+
+    # A bounce of our reply lands on its record as a delivery failure and marks the reply failed.
+    dovecot.append([bounce_of(our_id, "carol@customer.test")], folder=mailbox_folder)
+    summary = import_(cli, dovecot)
+    assert "new records 0" in summary and "added to existing 1" in summary
+    assert record(cli, number)["messages"][-1]["subject"].startswith("Undelivered Mail")
+    sent_reply = next(m for m in outbox(cli) if m["message_id"] == our_id)
+    assert sent_reply["status"] == "failed" and "5.1.1" in sent_reply["error"]
+    assert sent_reply["refused"] == {"carol@customer.test": sent_reply["refused"]["carol@customer.test"]}
+
+
+def bounce_of(message_id: str, recipient: str) -> bytes:
+    """A Postfix-style RFC 3464 report on one of our mails."""
+    return f"""From: MAILER-DAEMON@mx.customer.test (Mail Delivery System)
+To: desk@desk.test
+Subject: Undelivered Mail Returned to Sender
+Auto-Submitted: auto-replied
+Message-ID: <bounce-1@mx.customer.test>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b-report"
+
+--b-report
+Content-Type: text/plain
+
+I'm sorry to have to inform you that your message could not be delivered.
+
+--b-report
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.customer.test
+
+Final-Recipient: rfc822; {recipient}
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 user unknown
+
+--b-report
+Content-Type: text/rfc822-headers
+
+From: desk@desk.test
+To: {recipient}
+Message-ID: <{message_id}>
+Subject: Re
+
+--b-report--
+""".replace("\n", "\r\n").encode()
+
+
+def test_smtp_down_then_up_sends_each_queued_mail_once(
+    cli: Cli, tmp_path: Path, dovecot: Any, mailbox_folder: str, smtp_server: SmtpServer
+) -> None:
+    setup_desk(cli, tmp_path, dovecot, mailbox_folder, smtp_server)
+    dovecot.append([mail("Leak", sender=CUSTOMER, to="desk@desk.test")], folder=mailbox_folder)
+    import_(cli, dovecot)
+    number = records(cli)[0]["number"]
+    smtp_server.stop()
+    out = cli("reply", str(number), "--text", "On our way.", check=True).stdout
+    assert "not sent yet" in out and "connection refused" in out
+    (queued,) = outbox(cli)
+    assert queued["status"] == "queued" and queued["attempts"] == 1
+    assert cli("outbox", "send", check=True).stdout.startswith("outbox: sent 0")  # not due yet: backoff
+
+    smtp_server.start()
+    smtp_server.answer = "tempfail"  # up, but answering 4xx: still queued, the server's answer kept
+    cli("outbox", "send", "--all", check=True)
+    (queued,) = outbox(cli)
+    assert queued["status"] == "queued" and queued["error"].startswith("SMTP") and "451" in queued["error"]
+    smtp_server.answer = "accept"
+    assert "sent 1" in cli("outbox", "send", "--all", check=True).stdout
+    assert "sent 0" in cli("outbox", "send", "--all", check=True).stdout
+    (got,) = smtp_server.wait_for(1)
+    assert smtp_server.attempts[got.message_id] == 2  # the 451 and the 250; never a second copy
+    assert outbox(cli)[0]["status"] == "sent"
+
+    smtp_server.answer = "reject"  # 5xx: failed at once, with the server's reply
+    out = cli("reply", str(number), "--text", "Again.")
+    assert out.returncode == 1 and "550" in out.stdout
+    assert outbox(cli)[0]["status"] == "failed"
+
+
+def test_no_auto_reply_to_automatic_mail_robots_or_ourselves(
+    cli: Cli, tmp_path: Path, dovecot: Any, mailbox_folder: str, smtp_server: SmtpServer
+) -> None:
+    setup_desk(cli, tmp_path, dovecot, mailbox_folder, smtp_server, AUTO_REPLY)
+    ooo = mail("Out of office", sender=CUSTOMER, to="desk@desk.test")
+    ooo = ooo.replace(b"Subject:", b"Auto-Submitted: auto-replied\r\nSubject:", 1)
+    bulk = mail("Newsletter", sender="news@shop.test", to="desk@desk.test").replace(
+        b"Subject:", b"Precedence: bulk\r\nSubject:", 1
+    )
+    robot = mail("Your order", sender="noreply@shop.test", to="desk@desk.test")
+    ours = mail("Loop?", sender="desk@desk.test", to="desk@desk.test")
+    person = mail("Hello", sender="dan@customer.test", to="desk@desk.test").replace(
+        b"Subject:", b"Auto-Submitted: no\r\nSubject:", 1
+    )
+    dovecot.append([ooo, bulk, robot, ours, person], folder=mailbox_folder)
+    import_(cli, dovecot)
+    cli("outbox", "send", check=True)
+    assert [m["to"] for m in outbox(cli)] == [["dan@customer.test"]]  # `Auto-Submitted: no` is a person
+    assert smtp_server.wait_for(1)[0].rcpt_tos == ["dan@customer.test"]
+
+
+def strip_loop_guards(raw: bytes) -> bytes:
+    """A misbehaving relay: drops every header that would stop a loop, and the reference in the subject."""
+    msg = email.message_from_bytes(raw, policy=email.policy.SMTP)
+    for name in ("Auto-Submitted", "X-Auto-Response-Suppress", "In-Reply-To", "References"):
+        del msg[name]
+    subject = re.sub(r"\[#\d+\]", "", str(msg["Subject"]))
+    msg.replace_header("Subject", " ".join(subject.split()))
+    return msg.as_bytes()
+
+
+def test_two_desks_auto_replying_to_each_other_stop_at_the_limit(
+    cli: Cli, tmp_path: Path, dovecot: Any, smtp_server: SmtpServer
+) -> None:
+    folders = {"a@desk-a.test": "loopa", "b@desk-b.test": "loopb"}
+    for folder in folders.values():
+        dovecot.create_folder(folder)
+        dovecot.clear(folder)
+
+    def relay(received: Received) -> None:
+        for rcpt in received.rcpt_tos:
+            dovecot.append([strip_loop_guards(received.data)], folder=folders[rcpt])
+
+    smtp_server.deliver = relay
+    desks = {"a": tmp_path / "a", "b": tmp_path / "b"}
+    for name, address in (("a", "a@desk-a.test"), ("b", "b@desk-b.test")):
+        desks[name].mkdir()
+        config = desks[name] / "c.yaml"
+        config.write_text(
+            "mailboxes:\n"
+            + dovecot_mailbox(name, dovecot, folders[address], address=address)
+            + smtp_yaml(smtp_server)
+            + AUTO_REPLY
+        )
+        env = {"POSTROOM_DATA_DIR": str(desks[name] / "data"), "DESK_PASSWORD": dovecot.password}
+        cli("config", "load", str(config), check=True, **env)
+        cli("import", check=True, **env)
+    dovecot.append([mail("Hi from B", sender="b@desk-b.test", to="a@desk-a.test")], folder="loopa")
+    for _ in range(8):  # more rounds than the limit of 5 auto-replies per sender per hour allows
+        for name in ("a", "b"):
+            env = {"POSTROOM_DATA_DIR": str(desks[name] / "data"), "DESK_PASSWORD": dovecot.password}
+            cli("import", check=True, **env)
+            cli("outbox", "send", check=True, **env)
+    to_b = [r for r in smtp_server.received if r.rcpt_tos == ["b@desk-b.test"]]
+    to_a = [r for r in smtp_server.received if r.rcpt_tos == ["a@desk-a.test"]]
+    assert len(to_b) == 5 and len(to_a) == 5
+
+
+def test_a_sender_opening_too_many_records_is_held_for_review(
+    cli: Cli, tmp_path: Path, dovecot: Any, mailbox_folder: str, smtp_server: SmtpServer
+) -> None:
+    head = "settings:\n  flood_limit: {records: 3, minutes: 60}\n"
+    config = tmp_path / "desk.yaml"
+    config.write_text(head + "mailboxes:\n" + dovecot_mailbox("desk", dovecot, mailbox_folder))
+    cli("config", "load", str(config), check=True)
+    import_(cli, dovecot)
+    dovecot.append(
+        [mail(f"Alert {i}", sender="robot@monitor.test", to="desk@desk.test") for i in range(5)],
+        folder=mailbox_folder,
+    )
+    summary = import_(cli, dovecot)
+    assert "new records 3" in summary and "held for review 2" in summary
+    assert len(records(cli)) == 3
+
+
+def test_unprocessed_mail_is_forwarded_as_an_attachment_and_only_then_deleted(
+    cli: Cli, tmp_path: Path, dovecot: Any, mailbox_folder: str, smtp_server: SmtpServer
+) -> None:
+    rules = (
+        "    unprocessed: forward:triage@desk.test\n"
+        "    filters:\n      - {name: no ads, subject_contains: SALE}\n"
+    )
+    setup_desk(cli, tmp_path, dovecot, mailbox_folder, smtp_server, rules)
+    ad = mail("SALE: everything must go", sender="shop@ads.test", to="desk@desk.test")
+    dovecot.append([ad], folder=mailbox_folder)
+    smtp_server.stop()
+    assert "unprocessed 1" in import_(cli, dovecot)
+    assert dovecot.count(mailbox_folder) == 1  # not forwarded yet: still on the server
+    assert records(cli) == []
+    smtp_server.start()
+    cli("outbox", "send", "--all", check=True)
+    (fwd,) = smtp_server.wait_for(1)
+    assert fwd.rcpt_tos == ["triage@desk.test"] and fwd.message["Subject"].startswith("Fwd: SALE")
+    (original,) = [p for p in fwd.message.iter_attachments() if p.get_content_type() == "message/rfc822"]
+    assert original.get_content()["Subject"] == "SALE: everything must go"
+    import_(cli, dovecot)  # the next cycle tells the server: forwarded, so deleted (after_import: delete)
+    assert dovecot.count(mailbox_folder) == 0
