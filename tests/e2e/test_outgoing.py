@@ -299,3 +299,27 @@ def test_unprocessed_mail_is_forwarded_as_an_attachment_and_only_then_deleted(
     assert original.get_content()["Subject"] == "SALE: everything must go"
     import_(cli, dovecot)  # the next cycle tells the server: forwarded, so deleted (after_import: delete)
     assert dovecot.count(mailbox_folder) == 0
+
+
+def test_outgoing_settings_round_trip_through_config_dump_with_passwords_masked(
+    cli: Cli, tmp_path: Path
+) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "settings:\n  auto_reply_limit: 3\n  flood_limit: {records: 10, minutes: 30}\n"
+        "mailboxes:\n  - name: desk\n    protocol: imap\n    host: imap.desk.test\n    username: desk\n"
+        "    password: imap-secret\n    address: desk@desk.test\n    save_sent: Sent\n"
+        "    smtp:\n      host: smtp.desk.test\n      port: 587\n      username: desk\n"
+        "      password: smtp-secret\n      from_name: Plumbing Desk\n"
+        + AUTO_REPLY
+        + "    rules:\n      - name: vip\n        from: boss@desk.test\n        auto_reply: false\n"
+    )
+    cli("config", "load", str(config), check=True)
+    dumped = cli("config", "dump", check=True).stdout
+    assert "smtp-secret" not in dumped and "imap-secret" not in dumped
+    assert "from_name: Plumbing Desk" in dumped and "auto_reply_limit: 3" in dumped
+    again = tmp_path / "dumped.yaml"
+    again.write_text(dumped)
+    reload = cli("config", "load", str(again), check=True)
+    assert reload.stdout == "" and "nothing changed" in reload.stderr
+    assert cli("config", "dump", check=True).stdout == dumped
