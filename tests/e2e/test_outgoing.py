@@ -223,6 +223,16 @@ def strip_loop_guards(raw: bytes) -> bytes:
     return msg.as_bytes()
 
 
+def desk_env(folder: Path, dovecot: Any) -> dict[str, str]:
+    """A second installation: a data folder and SQLite database of its own, whichever database the run
+    uses (two installations sharing one PostgreSQL database would be one installation)."""
+    return {
+        "POSTROOM_DATA_DIR": str(folder / "data"),
+        "DESK_PASSWORD": dovecot.password,
+        "POSTROOM_DATABASE_URL": "",
+    }
+
+
 def test_two_desks_auto_replying_to_each_other_stop_at_the_limit(
     cli: Cli, tmp_path: Path, dovecot: Any, smtp_server: SmtpServer
 ) -> None:
@@ -246,13 +256,13 @@ def test_two_desks_auto_replying_to_each_other_stop_at_the_limit(
             + smtp_yaml(smtp_server)
             + AUTO_REPLY
         )
-        env = {"POSTROOM_DATA_DIR": str(desks[name] / "data"), "DESK_PASSWORD": dovecot.password}
+        env = desk_env(desks[name], dovecot)
         cli("config", "load", str(config), check=True, **env)
         cli("import", check=True, **env)
     dovecot.append([mail("Hi from B", sender="b@desk-b.test", to="a@desk-a.test")], folder="loopa")
     for _ in range(8):  # more rounds than the limit of 5 auto-replies per sender per hour allows
         for name in ("a", "b"):
-            env = {"POSTROOM_DATA_DIR": str(desks[name] / "data"), "DESK_PASSWORD": dovecot.password}
+            env = desk_env(desks[name], dovecot)
             cli("import", check=True, **env)
             cli("outbox", "send", check=True, **env)
     to_b = [r for r in smtp_server.received if r.rcpt_tos == ["b@desk-b.test"]]
@@ -323,3 +333,16 @@ def test_outgoing_settings_round_trip_through_config_dump_with_passwords_masked(
     reload = cli("config", "load", str(again), check=True)
     assert reload.stdout == "" and "nothing changed" in reload.stderr
     assert cli("config", "dump", check=True).stdout == dumped
+
+
+def test_save_sent_puts_a_copy_of_the_reply_in_the_sent_folder(
+    cli: Cli, tmp_path: Path, dovecot: Any, mailbox_folder: str, smtp_server: SmtpServer
+) -> None:
+    sent_folder = mailbox_folder + "-sent"
+    setup_desk(cli, tmp_path, dovecot, mailbox_folder, smtp_server, f"    save_sent: {sent_folder}\n")
+    dovecot.append([mail("Leak", sender=CUSTOMER, to="desk@desk.test")], folder=mailbox_folder)
+    import_(cli, dovecot)
+    number = records(cli)[0]["number"]
+    cli("reply", str(number), "--text", "On our way.", check=True, DESK_PASSWORD=dovecot.password)
+    (got,) = smtp_server.wait_for(1)
+    assert dovecot.list_raw(sent_folder) == [got.data]  # the very bytes sent, made folder and all

@@ -28,7 +28,9 @@ def queue_reply(
 ) -> OutgoingMail:
     """Queue a reply to record ``number``'s requester (``everyone``: and its other participants in Cc)."""
     with transaction.atomic():
-        record = Record.objects.select_for_update().select_related("mailbox").filter(pk=number).first()
+        record = (
+            Record.objects.select_for_update(of=("self",)).select_related("mailbox").filter(pk=number).first()
+        )
         if record is None:
             raise PostroomError(f"no record {number}")
         mailbox = record.mailbox
