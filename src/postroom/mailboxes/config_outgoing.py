@@ -26,6 +26,7 @@ from postroom.mailboxes.config_file import (
     _password,
     _password_env,
     _port,
+    _raw_text,
     _Report,
     _unknown_key,
 )
@@ -52,7 +53,12 @@ class SmtpConfig:
 
 def _template(limit: int) -> Any:
     def read(node: Node) -> str:
-        value = _bounded_text(limit)(node)
+        # A template is a letter: line breaks are welcome (a subject's are folded away when it is sent).
+        value = _raw_text(node)
+        if len(value) > limit:
+            raise _Invalid(f"must be at most {limit} characters, got {len(value)}")
+        if "\0" in value:
+            raise _Invalid("must not contain NUL characters")
         unknown = sorted({word for word in _placeholders(value) if word not in PLACEHOLDERS})
         if unknown:
             raise _Invalid(
