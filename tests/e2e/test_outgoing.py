@@ -346,3 +346,65 @@ def test_save_sent_puts_a_copy_of_the_reply_in_the_sent_folder(
     cli("reply", str(number), "--text", "On our way.", check=True, DESK_PASSWORD=dovecot.password)
     (got,) = smtp_server.wait_for(1)
     assert dovecot.list_raw(sent_folder) == [got.data]  # the very bytes sent, made folder and all
+
+
+NOTIFY_HEAD = """users:
+  - {name: Dana, email: dana@desk.test}
+  - {name: Max, email: max@desk.test}
+  - {name: Eve, email: eve@desk.test}
+teams:
+  - name: Field
+    members: [Dana, Max]
+    notify: {members: true, events: [new_record, new_message, status_change]}
+"""
+NOTIFY_RULES = """    rules:
+      - {name: field work, team: Field, assign: {user: Dana}}
+"""
+
+
+def test_notifications_reach_followers_not_in_to_cc_and_never_the_one_who_caused_them(
+    cli: Cli, tmp_path: Path, dovecot: Any, mailbox_folder: str, smtp_server: SmtpServer
+) -> None:
+    config = tmp_path / "desk.yaml"
+    config.write_text(
+        NOTIFY_HEAD + "mailboxes:\n"
+        + dovecot_mailbox("desk", dovecot, mailbox_folder, address="desk@desk.test")
+        + smtp_yaml(smtp_server) + NOTIFY_RULES
+    )  # fmt: skip
+    cli("config", "load", str(config), check=True)
+    import_(cli, dovecot)
+
+    def told() -> list[str]:
+        cli("outbox", "send", check=True)
+        got = sorted(r.rcpt_tos[0] for r in smtp_server.received)
+        smtp_server.clear()
+        return got
+
+    # A new record, assigned to Dana by the rule; Max (a member) was in Cc, so he has the mail already.
+    dovecot.append([mail("Tap drips", sender=CUSTOMER, to="desk@desk.test", cc="max@desk.test")],
+                   folder=mailbox_folder)  # fmt: skip
+    import_(cli, dovecot)
+    number = records(cli)[0]["number"]
+    assert told() == ["dana@desk.test"]
+    (note,) = [m for m in outbox(cli) if m["kind"] == "notification"]
+    assert note["record"] == number
+
+    # Eve follows; the customer writes again, to the desk only: every follower is told, none was in To/Cc.
+    assert "now follows" in cli("records", "follow", str(number), "Eve", check=True).stdout
+    dovecot.append([mail(f"Re: [#{number}] Tap drips", sender=CUSTOMER, to="desk@desk.test")],
+                   folder=mailbox_folder)  # fmt: skip
+    import_(cli, dovecot)
+    assert told() == ["dana@desk.test", "eve@desk.test", "max@desk.test"]
+
+    # Dana writes on the record herself: the others are told, she is not.
+    dovecot.append([mail(f"[#{number}] parts ordered", sender="Dana <dana@desk.test>", to="desk@desk.test")],
+                   folder=mailbox_folder)  # fmt: skip
+    import_(cli, dovecot)
+    assert told() == ["eve@desk.test", "max@desk.test"]
+
+    # A status change by Dana: told to the others; an assignment: not among the team's events.
+    cli("records", "status", str(number), "closed", "--as", "Dana", check=True)
+    assert told() == ["eve@desk.test", "max@desk.test"]
+    cli("records", "assign", str(number), "Max", "--as", "Dana", check=True)
+    assert told() == []
+    assert record(cli, number)["assignee"] == "Max"

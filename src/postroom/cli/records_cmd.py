@@ -30,7 +30,7 @@ def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("records", help="list and show records")
+    p = sub.add_parser("records", help="list, show and change records")
     rsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     lp = rsub.add_parser("list", help="list records, newest first")
     lp.add_argument("--mailbox", metavar="NAME")
@@ -40,6 +40,21 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lp.add_argument("--offset", type=_whole_number(0), default=0, metavar="N", help=offset_help)
     lp.add_argument("--json", action="store_true")
     lp.set_defaults(handler=run_list)
+    ap = rsub.add_parser("assign", help="give a record to a user (its followers are told)")
+    ap.add_argument("number", type=int)
+    ap.add_argument("user", nargs="?", help="a user's name; left out: to nobody")
+    ap.add_argument("--as", dest="by", metavar="USER", help="who makes the change (not told of it)")
+    ap.set_defaults(handler=run_change)
+    tp = rsub.add_parser("status", help="change a record's status (its followers are told)")
+    tp.add_argument("number", type=int)
+    tp.add_argument("status", choices=["new", "open", "pending", "closed"])
+    tp.add_argument("--as", dest="by", metavar="USER", help="who makes the change (not told of it)")
+    tp.set_defaults(handler=run_change)
+    fp = rsub.add_parser("follow", help="a user follows a record: told by mail of what happens on it")
+    fp.add_argument("number", type=int)
+    fp.add_argument("user")
+    fp.add_argument("--stop", action="store_true", help="stop following")
+    fp.set_defaults(handler=run_change)
     sp = rsub.add_parser("show", help="one record with its messages")
     sp.add_argument("number", type=int)
     sp.add_argument("--json", action="store_true")
@@ -108,3 +123,15 @@ def _print_routing(record: dict[str, object]) -> None:
         console.print(f"{name}: {value}", highlight=False, markup=False)
     if record.get("needs_review"):
         console.print(f"[bold red]needs review:[/bold red] {record['review_reason']}", highlight=False)
+
+
+def run_change(args: argparse.Namespace) -> int:
+    from postroom.records import changes
+
+    if args.action == "assign":
+        print(changes.assign(args.number, args.user, args.by))
+    elif args.action == "status":
+        print(changes.set_status(args.number, args.status, args.by))
+    else:
+        print(changes.follow(args.number, args.user, on=not args.stop))
+    return 0

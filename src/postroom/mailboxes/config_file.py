@@ -75,6 +75,10 @@ class TeamConfig:
     name: str
     users: tuple[str, ...] = ()
     contacts: tuple[str, ...] = ()
+    # Notifications of the team's records: the events that mail their followers (all when not given),
+    # and whether every member follows them.
+    notify_events: tuple[str, ...] = ()
+    notify_members: bool = False
 
 
 @dataclass(frozen=True)

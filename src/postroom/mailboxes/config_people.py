@@ -363,7 +363,9 @@ def _team_members(known: Known) -> _Reader:
 def _read_teams(
     entry: _Entry | None, report: _Report, known: Known
 ) -> tuple[tuple[TeamConfig, ...] | None, dict[str, tuple[str, ...]]]:
-    keys: dict[str, _Reader] = {"name": scalar(_bounded_text(100)), "members": _team_members(known)}
+    keys: dict[str, _Reader] = {
+        "name": scalar(_bounded_text(100)), "members": _team_members(known), "notify": _team_notify,
+    }  # fmt: skip
     synonyms = {"users": "members", "member": "members", "staff": "members", "contacts": "members",
                 "department": "name"}  # fmt: skip
     before = len(report.problems)
@@ -379,9 +381,12 @@ def _read_teams(
     if len(report.problems) != before:
         return None, team_users
     teams = tuple(
-        TeamConfig(item.values["name"], item.values.get("users", ()), item.values.get("contacts", ()))
+        TeamConfig(
+            item.values["name"], item.values.get("users", ()), item.values.get("contacts", ()),
+            item.values.get("notify_events", ()), item.values.get("notify_members", False),
+        )
         for item in items
-    )
+    )  # fmt: skip
     return teams, team_users
 
 
@@ -390,7 +395,40 @@ def _read_teams(
 
 def team_to_dict(team: TeamConfig) -> dict[str, Any]:
     members = [*team.users, *team.contacts]
-    return {"name": team.name, **({"members": members} if members else {})}
+    data: dict[str, Any] = {"name": team.name, **({"members": members} if members else {})}
+    notify: dict[str, Any] = {}
+    if team.notify_events:
+        notify["events"] = list(team.notify_events)
+    if team.notify_members:
+        notify["members"] = True
+    return {**data, **({"notify": notify} if notify else {})}
+
+
+NOTIFY_EVENTS = ("new_record", "new_message", "assignment", "status_change")
+
+
+def _team_notify(entry: _Entry, report: _Report, where: str, values: dict[str, Any]) -> None:
+    """`notify: {events: [...], members: true}`: which events mail the followers of the team's records."""
+    from postroom.mailboxes.config_file import _bool, _choice, _describe, _entries, _Invalid
+
+    if not isinstance(entry.value, MappingNode):
+        report.add(entry.key_node, where, "notify", f"must be a mapping (events: [...], members: true), "
+                   f"got {_describe(entry.value)}")  # fmt: skip
+        return
+    for key, item in _entries(entry.value, report, f"{where}.notify").items():
+        if key == "events":
+            events = read_one_or_list(
+                "notify.events", item.key_node, item.value, _choice(NOTIFY_EVENTS), report, where
+            )
+            if events is not None:
+                values["notify_events"] = tuple(dict.fromkeys(events))
+        elif key == "members":
+            try:
+                values["notify_members"] = _bool(item.value)
+            except _Invalid as exc:
+                report.add(item.key_node, where, "notify.members", str(exc))
+        else:
+            report.add(item.key_node, where, f"notify.{key}", _unknown_key(key, ["events", "members"], {}))
 
 
 def account_to_dict(account: AccountConfig) -> dict[str, Any]:

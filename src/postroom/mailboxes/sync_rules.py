@@ -121,10 +121,15 @@ def _apply_teams(teams: Sequence[TeamConfig]) -> list[str]:
         row, created = Team.objects.get_or_create(name=t.name)
         stored_users = set(row.members.values_list("username", flat=True))
         stored_contacts = set(row.contacts.values_list("email", flat=True))
+        notify = (list(t.notify_events), t.notify_members)
         changed = _differences(
             ("enabled again", row.enabled), ("members", stored_users == set(t.users)),
             ("contacts", stored_contacts == set(t.contacts)),
+            ("notify", (list(row.notify_events), row.notify_members) == notify),
         )  # fmt: skip
+        if "notify" in changed:
+            row.notify_events, row.notify_members = list(t.notify_events), t.notify_members
+            row.save(update_fields=["notify_events", "notify_members"])
         if "enabled again" in changed:
             row.enabled = True
             row.save(update_fields=["enabled"])
@@ -224,6 +229,8 @@ def read_people() -> tuple[tuple[TeamConfig, ...], tuple[AccountConfig, ...], tu
             row.name,
             tuple(sorted(user.username for user in row.members.all())),
             tuple(sorted(contact.email for contact in row.contacts.all())),
+            tuple(row.notify_events),
+            row.notify_members,
         )
         for row in Team.objects.filter(enabled=True).prefetch_related("members", "contacts")
     )

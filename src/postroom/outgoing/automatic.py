@@ -14,6 +14,7 @@ from postroom.mailboxes import settings as site_settings
 from postroom.mailboxes.models import Delivery, DeliveryStatus, Mailbox
 from postroom.outgoing.compose import Outgoing, fill_template, thread_references
 from postroom.outgoing.models import OutgoingMail, OutKind, OutStatus
+from postroom.outgoing.notify import Event, notify
 from postroom.outgoing.policy import auto_reply_refusal
 from postroom.outgoing.queue import new_message_id, queue
 from postroom.records import blobs
@@ -32,6 +33,7 @@ def after_store(context: MailboxContext, plans: list[Plan]) -> None:
     _bounces([p for p in plans if p.status == DeliveryStatus.STORED and p.msg is not None and p.msg.bounce])
     if mailbox.smtp_host:
         _auto_replies(context, [p for p in plans if p.opens and p.status == DeliveryStatus.STORED])
+        notify([e for p in plans if (e := _event(p)) is not None])
         if mailbox.unprocessed.startswith("forward:"):
             for plan in plans:
                 if plan.status == DeliveryStatus.UNPROCESSED:
@@ -39,6 +41,26 @@ def after_store(context: MailboxContext, plans: list[Plan]) -> None:
     for plan in plans:  # what was decided here is part of the message's explanation too
         if plan.status == DeliveryStatus.STORED and len(plan.why) != before[id(plan)]:
             Message.objects.filter(delivery_id=plan.delivery_id).update(explanation=plan.why)
+
+
+def _event(plan: Plan) -> Event | None:
+    """What a stored live message tells the record's followers; an out-of-office answer tells nobody."""
+    msg = plan.msg
+    if plan.status != DeliveryStatus.STORED or plan.archive or msg is None:
+        return None
+    if msg.auto_submitted and not msg.bounce:
+        return None
+    sender = msg.from_.address if msg.from_ else ""
+    shown = f"{msg.from_.name} <{sender}>" if msg.from_ and msg.from_.name else sender
+    return Event(
+        plan.record,
+        "new_record" if plan.opens else "new_message",
+        sender,
+        f"from {shown}" + (" (a delivery failure report)" if msg.bounce else ""),
+        msg.text,
+        msg.message_id or "",
+        frozenset(a.address for a in (*msg.to, *msg.cc)),
+    )
 
 
 # --- auto-replies ----------------------------------------------------------------------------------------
