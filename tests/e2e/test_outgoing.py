@@ -285,6 +285,15 @@ def test_a_sender_opening_too_many_records_is_held_for_review(
     summary = import_(cli, dovecot)
     assert "new records 3" in summary and "held for review 2" in summary
     assert len(records(cli)) == 3
+    assert json.loads(cli("status", "--json", check=True).stdout)[0]["held"] == 2
+    held = json.loads(cli("failed", "--json", check=True).stdout)
+    assert [h["status"] for h in held] == ["held", "held"]
+    assert "robot@monitor.test opened 3 records in the last 60 minutes (limit 3)" in held[0]["reason"]
+    # An admin lets one through: it opens its record despite the limit; the other stays held.
+    out = cli("reprocess", str(held[0]["id"]), check=True).stdout
+    assert out.startswith(f"{held[0]['id']}: new record")
+    assert len(records(cli)) == 4
+    assert [h["status"] for h in json.loads(cli("failed", "--json", check=True).stdout)] == ["held"]
 
 
 def test_unprocessed_mail_is_forwarded_as_an_attachment_and_only_then_deleted(

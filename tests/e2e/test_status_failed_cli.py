@@ -81,6 +81,7 @@ def test_reprocess_of_an_unknown_id_or_of_nothing_is_a_clear_error(cli: Cli, tmp
     load_config(cli, tmp_path, mailbox_yaml("desk"))
     unknown = cli("reprocess", "424242")
     assert unknown.returncode == 1
-    assert unknown.stderr.strip() == "postroom: no failed message with ID 424242 (see `postroom failed`)"
+    expected = "postroom: no failed or held message with ID 424242 (see `postroom failed`)"
+    assert unknown.stderr.strip() == expected
     nothing = cli("reprocess")
     assert nothing.returncode != 0 and "name a failed message's ID or say --all" in nothing.stderr

@@ -828,3 +828,18 @@ def _mutated(draw: st.DrawFn) -> bytes:
 @given(_mutated())
 def test_mutated_reports(raw: bytes) -> None:
     _check(raw)
+
+
+def test_a_returned_header_block_cut_off_inside_its_message_id_names_no_message() -> None:
+    """Found by test_mutated_reports: a bounce truncated right after "Message-ID: <"."""
+    raw = (
+        b"From: MAILER-DAEMON@mail.example.com\r\nTo: alice@example.com\r\nSubject: Undelivered\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="d"\r\n\r\n'
+        b"--d\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mail.example.com\r\n\r\n"
+        b"Final-Recipient: rfc822; bob@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+        b"--d\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <"
+    )
+    report = delivery_report(raw)
+    assert report is not None and report.original_message_id is None
+    assert [(r.address, r.status) for r in report.recipients] == [("bob@example.net", "5.1.1")]

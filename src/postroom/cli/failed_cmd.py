@@ -11,11 +11,13 @@ from postroom.core.errors import PostroomError
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("failed", help="list messages that could not be imported, with the reason")
+    p = sub.add_parser(
+        "failed", help="list messages that could not be imported or are held for review, with the reason"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run_failed)
-    r = sub.add_parser("reprocess", help="try failed messages again")
-    r.add_argument("id", nargs="?", type=int, help="the failed message's ID (from `postroom failed`)")
+    r = sub.add_parser("reprocess", help="try failed messages again, or let a held one through")
+    r.add_argument("id", nargs="?", type=int, help="a failed or held message's ID (from `postroom failed`)")
     r.add_argument("--all", action="store_true", help="every failed message")
     r.set_defaults(handler=run_reprocess)
 
@@ -26,6 +28,7 @@ def run_failed(args: argparse.Namespace) -> int:
     rows = [
         {
             "id": d.pk,
+            "status": d.status,
             "mailbox": d.mailbox.name,
             "source_key": d.source_key,
             "reason": d.reason,
@@ -33,18 +36,19 @@ def run_failed(args: argparse.Namespace) -> int:
             "attempts": d.attempts,
             "received": d.created.isoformat(),
         }
-        for d in Delivery.objects.filter(status=DeliveryStatus.FAILED)
+        for d in Delivery.objects.filter(status__in=(DeliveryStatus.FAILED, DeliveryStatus.HELD))
         .select_related("mailbox")
         .order_by("pk")
     ]
     if args.json:
         print_json(rows)
         return 0
-    table = Table("ID", "Mailbox", "Received", "Size", "Tries", "Reason")
+    table = Table("ID", "Status", "Mailbox", "Received", "Size", "Tries", "Reason")
     for r in rows:
         table.add_row(
-            str(r["id"]), r["mailbox"], r["received"][:16], str(r["size"]), str(r["attempts"]), r["reason"]
-        )
+            str(r["id"]), r["status"], r["mailbox"], r["received"][:16], str(r["size"]), str(r["attempts"]),
+            r["reason"],
+        )  # fmt: skip
     console.print(table)
     return 0
 

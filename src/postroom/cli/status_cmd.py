@@ -25,6 +25,7 @@ def health() -> list[dict[str, Any]]:
         imported=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.STORED)),
         failed=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.FAILED)),
         unprocessed_count=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.UNPROCESSED)),
+        held=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.HELD)),
     )
     return [
         {
@@ -38,6 +39,7 @@ def health() -> list[dict[str, Any]]:
             "imported": m.imported,
             "failed": m.failed,
             "unprocessed": m.unprocessed_count,  # skipped by a filter or rejected by a rule
+            "held": m.held,  # kept for review: the sender opened too many records too fast
         }
         for m in rows
     ]
@@ -55,13 +57,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     table = Table(
         "Mailbox", "Enabled", "Last success", "Failures", "Last error", "Waiting", "Imported", "Failed",
-        "Unprocessed",
+        "Unprocessed", "Held",
     )  # fmt: skip
     for r in rows:
         table.add_row(
             r["mailbox"], "yes" if r["enabled"] else "no", (r["last_success"] or "never")[:19],
             str(r["consecutive_failures"]), r["last_error"] or "", _count(r["waiting_on_server"]),
-            str(r["imported"]), str(r["failed"]), str(r["unprocessed"]),
+            str(r["imported"]), str(r["failed"]), str(r["unprocessed"]), str(r["held"]),
         )  # fmt: skip
     console.print(table)
     return 0

@@ -284,14 +284,19 @@ def _returned_ids(part: Message) -> list[str]:
         entities = [m for m in payload if isinstance(m, Message)]
     else:
         entities = [HeaderParser(policy=compat32).parsestr(_text(part))]
-    found = [i for m in entities for i in fields.message_ids(_header(m, "message-id"))]
+    found = [i for m in entities for i in _ids(_header(m, "message-id"))]
     if not found:  # the header block did not start where the part did (a blank line, a "From " line)
         found = [i for text in map(_entity_text, entities) for i in _ids_in(text)]
     return found
 
 
 def _ids_in(text: str) -> list[str]:
-    return [i for value in _MESSAGE_ID_LINE.findall(text[:_MAX_TEXT]) for i in fields.message_ids(value)]
+    return [i for value in _MESSAGE_ID_LINE.findall(text[:_MAX_TEXT]) for i in _ids(value)]
+
+
+def _ids(value: str | None) -> list[str]:
+    """Ids as the header names them; a cut-off one ("<" at the end of a truncated bounce) is none."""
+    return [i for i in fields.message_ids(value) if i and "<" not in i and ">" not in i]
 
 
 def _id_in_texts(texts: list[str], own_ids: set[str]) -> str | None:

@@ -30,6 +30,7 @@ class Item:
     prepared: Prepared
     archive: bool = False
     delivery_id: int | None = None  # reprocessing a failed ledger entry
+    release: bool = False  # a held mail an admin let through: the flood limit does not apply
 
 
 def _same_key(msg: ParsedMessage, raw_sha256: str) -> tuple[str, str]:
@@ -100,7 +101,7 @@ class GroupDecider:
             return Plan(
                 item.key, prepared.raw, status, reason, msg=msg, delivery_id=item.delivery_id, route=decision
             )
-        if match.record is None and not item.archive and (flood := self._flooding(msg)):
+        if match.record is None and not item.archive and not item.release and (flood := self._flooding(msg)):
             return Plan(
                 item.key, prepared.raw, DeliveryStatus.HELD, flood, msg=msg, delivery_id=item.delivery_id
             )

@@ -52,9 +52,11 @@ def ingest(
 
 
 def reprocess(delivery: Delivery, raw: bytes) -> Outcome:
-    """Try a failed message again, in place of its failed ledger entry."""
+    """Try a failed (or held) message again, in place of its ledger entry."""
     context = lookups.context_for(delivery.mailbox)
-    return ingest_group(context, [Item(delivery.source_key, prepare(raw), delivery_id=delivery.pk)])[0]
+    release = delivery.status == DeliveryStatus.HELD  # an admin let it through: no flood limit
+    item = Item(delivery.source_key, prepare(raw), delivery_id=delivery.pk, release=release)
+    return ingest_group(context, [item])[0]
 
 
 def ingest_group(context: MailboxContext, items: list[Item]) -> list[Outcome]:

@@ -11,12 +11,14 @@ from postroom.records import blobs
 
 
 def reprocess_failed(delivery_id: int | None) -> list[tuple[int, Outcome]]:
-    """Retry one failed delivery (by id) or all of them (None)."""
+    """Retry one failed or held delivery (by id: a held one is let through the flood limit), or every
+    failed one (None; held mail is released one by one, on purpose)."""
     failed = Delivery.objects.filter(status=DeliveryStatus.FAILED).select_related("mailbox").order_by("pk")
     if delivery_id is not None:
-        failed = failed.filter(pk=delivery_id)
+        statuses = (DeliveryStatus.FAILED, DeliveryStatus.HELD)
+        failed = Delivery.objects.filter(pk=delivery_id, status__in=statuses).select_related("mailbox")
         if not failed.exists():
-            raise PostroomError(f"no failed message with ID {delivery_id} (see `postroom failed`)")
+            raise PostroomError(f"no failed or held message with ID {delivery_id} (see `postroom failed`)")
     results = []
     for delivery in failed:
         Delivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1)
