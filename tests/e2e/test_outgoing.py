@@ -118,6 +118,10 @@ def test_the_whole_round_trip(
     summary = import_(cli, dovecot)
     assert "new records 0" in summary and "added to existing 1" in summary
     assert record(cli, number)["messages"][-1]["subject"].startswith("Undelivered Mail")
+    shown = record(cli, number)
+    (on_record,) = [m for m in shown["messages"] if m["message_id"] == our_id]
+    assert on_record["outbox"]["status"] == "failed" and "5.1.1" in on_record["outbox"]["error"]
+    assert "delivery failure" in shown["messages"][-1]["why"]
     sent_reply = next(m for m in outbox(cli) if m["message_id"] == our_id)
     assert sent_reply["status"] == "failed" and "5.1.1" in sent_reply["error"]
     assert sent_reply["refused"] == {"carol@customer.test": sent_reply["refused"]["carol@customer.test"]}
@@ -326,7 +330,8 @@ def test_outgoing_settings_round_trip_through_config_dump_with_passwords_masked(
     config = tmp_path / "c.yaml"
     config.write_text(
         "settings:\n  auto_reply_limit: 3\n  flood_limit: {records: 10, minutes: 30}\n"
-        "mailboxes:\n  - name: desk\n    protocol: imap\n    host: imap.desk.test\n    username: desk\n"
+        + NOTIFY_HEAD
+        + "mailboxes:\n  - name: desk\n    protocol: imap\n    host: imap.desk.test\n    username: desk\n"
         "    password: imap-secret\n    address: desk@desk.test\n    save_sent: Sent\n"
         "    smtp:\n      host: smtp.desk.test\n      port: 587\n      username: desk\n"
         "      password: smtp-secret\n      from_name: Plumbing Desk\n"
@@ -337,6 +342,7 @@ def test_outgoing_settings_round_trip_through_config_dump_with_passwords_masked(
     dumped = cli("config", "dump", check=True).stdout
     assert "smtp-secret" not in dumped and "imap-secret" not in dumped
     assert "from_name: Plumbing Desk" in dumped and "auto_reply_limit: 3" in dumped
+    assert "- new_record" in dumped and "members: true" in dumped
     again = tmp_path / "dumped.yaml"
     again.write_text(dumped)
     reload = cli("config", "load", str(again), check=True)
@@ -416,4 +422,28 @@ def test_notifications_reach_followers_not_in_to_cc_and_never_the_one_who_caused
     assert told() == ["eve@desk.test", "max@desk.test"]
     cli("records", "assign", str(number), "Max", "--as", "Dana", check=True)
     assert told() == []
-    assert record(cli, number)["assignee"] == "Max"
+    shown = record(cli, number)
+    assert shown["assignee"] == "Max" and shown["followers"] == ["Eve"] and shown["status"] == "closed"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("teams:\n  - {name: F, notify: {events: [new_reply]}}\n",
+         "teams[0] (F) key 'notify.events[0]': must be one of new_record, new_message, assignment, "
+         "status_change, got 'new_reply'"),
+        ("teams:\n  - {name: F, notify: {everyone: true}}\n", "key 'notify.everyone': unknown key"),
+        ("mailboxes:\n  - {name: d, protocol: imap, host: h, username: u, password: p, address: d@x.test,\n"
+         "     auto_reply: {template: 'Hi {name}'}, smtp: {host: s}}\n", "unknown placeholder {name}"),
+        ("mailboxes:\n  - {name: d, protocol: imap, host: h, username: u, password: p, address: d@x.test,\n"
+         "     auto_reply: {template: Hi}}\n", "key 'auto_reply': needs smtp: (the server it sends through)"),
+        ("settings:\n  flood_limit: {records: 0}\n", "records must be between 1 and 100000, got 0"),
+    ],
+)  # fmt: skip
+def test_outgoing_configuration_problems_name_line_and_key(
+    cli: Cli, tmp_path: Path, text: str, problem: str
+) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text(text if "mailboxes:" in text else text + "mailboxes: []\n")
+    result = cli("config", "load", str(config))
+    assert result.returncode == 78 and problem in result.stderr and "bad.yaml:" in result.stderr

@@ -106,3 +106,18 @@ def test_auto_submitted_no_is_a_person_and_the_hourly_limit_holds() -> None:
     refusal = auto_reply_refusal(person, frozenset(), 5, 5)  # type: ignore[arg-type]
     assert refusal is not None and "limit 5" in refusal
     assert not is_robot_address("noreen@x.test") and not is_robot_address("rooted@x.test")
+
+
+def test_notification_recipients_leave_out_the_actor_and_who_had_the_mail() -> None:
+    from postroom.outgoing.notify import Event, recipients
+
+    followers = ["Dana@desk.test", "max@desk.test", "eve@desk.test", ""]
+    event = Event(1, "new_message", "dana@desk.test", "from Dana", already_have=frozenset({"MAX@desk.test"}))
+    assert recipients(event, followers, ()) == ["eve@desk.test"]  # no team events given: every event
+    assert recipients(event, followers, ("status_change",)) == []
+    status = Event(1, "status_change", "", "open -> closed")
+    assert recipients(status, followers, ("status_change",)) == [
+        "dana@desk.test",
+        "eve@desk.test",
+        "max@desk.test",
+    ]

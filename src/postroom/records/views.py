@@ -62,7 +62,17 @@ def _message(m: Message) -> dict[str, Any]:
         ],
         "why": "; ".join(v for k, v in why.items() if v and isinstance(v, str)),
         "because": list(why.get("because") or ()),
+        **_sending(m),
     }
+
+
+def _sending(m: Message) -> dict[str, Any]:
+    """For a message we sent: where it is in the outbox (queued, sent, failed and why)."""
+    out = getattr(m, "outgoing", None) if m.direction == "out" else None
+    if out is None:
+        return {}
+    return {"outbox": {"status": out.status, "to": out.recipients, "error": out.last_error or None,
+                       "refused": out.refused or None}}  # fmt: skip
 
 
 def show_record(number: int) -> dict[str, Any] | None:
@@ -71,7 +81,8 @@ def show_record(number: int) -> dict[str, Any] | None:
     if r is None:
         return None
     data = _record_summary(r, r.mailbox.name if r.mailbox else None) | _routing(r)
-    messages = r.messages.prefetch_related("attachments").order_by("id")
+    messages = r.messages.prefetch_related("attachments").select_related("outgoing").order_by("id")
     data["messages"] = [_message(m) for m in messages]
+    data["followers"] = sorted(r.followers.values_list("user__username", flat=True))
     data["named_reference"] = r.named_reference
     return data
