@@ -10,6 +10,8 @@ import email
 import email.policy
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +124,7 @@ def test_the_whole_round_trip(
     (on_record,) = [m for m in shown["messages"] if m["message_id"] == our_id]
     assert on_record["outbox"]["status"] == "failed" and "5.1.1" in on_record["outbox"]["error"]
     assert "delivery failure" in shown["messages"][-1]["why"]
+    assert shown["messages"][-1]["entry_type"] == "delivery_failure"
     sent_reply = next(m for m in outbox(cli) if m["message_id"] == our_id)
     assert sent_reply["status"] == "failed" and "5.1.1" in sent_reply["error"]
     assert sent_reply["refused"] == {"carol@customer.test": sent_reply["refused"]["carol@customer.test"]}
@@ -447,3 +450,40 @@ def test_outgoing_configuration_problems_name_line_and_key(
     config.write_text(text if "mailboxes:" in text else text + "mailboxes: []\n")
     result = cli("config", "load", str(config))
     assert result.returncode == 78 and problem in result.stderr and "bad.yaml:" in result.stderr
+
+
+QUEUE_REPLIES = r"""
+import sys, django
+django.setup()
+from django.db import transaction
+from postroom.outgoing.reply import queue_reply
+with transaction.atomic():
+    for i in range(int(sys.argv[2])):
+        queue_reply(int(sys.argv[1]), f"reply {i}")
+"""
+
+
+def test_three_concurrent_senders_send_each_queued_mail_once(
+    cli: Cli,
+    cli_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: Any,
+    mailbox_folder: str,
+    smtp_server: SmtpServer,
+) -> None:
+    setup_desk(cli, tmp_path, dovecot, mailbox_folder, smtp_server)
+    dovecot.append([mail("Leak", sender=CUSTOMER, to="desk@desk.test")], folder=mailbox_folder)
+    import_(cli, dovecot)
+    number = records(cli)[0]["number"]
+    subprocess.run([sys.executable, "-c", QUEUE_REPLIES, str(number), "40"], env=cli_env, check=True)
+    senders = [
+        subprocess.Popen([sys.executable, "-m", "postroom.cli.main", "outbox", "send"], env=cli_env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]  # fmt: skip
+    outputs = [p.communicate(timeout=120) for p in senders]
+    assert all(p.returncode == 0 for p in senders), outputs
+    assert sum(int(re.search(r"sent (\d+)", out).group(1)) for out, _ in outputs) == 40  # type: ignore[union-attr]
+    got = smtp_server.wait_for(40)
+    assert len({r.message_id for r in got}) == 40 == len(smtp_server.received)
+    assert {m["status"] for m in outbox(cli)} == {"sent"}

@@ -189,9 +189,16 @@ def _message_row(mailbox: Mailbox, plan: Plan) -> dict[str, Any]:
         "archive": plan.archive,
         "defects": list(msg.defects),
         "explanation": plan.why,
-        "entry_type": plan.route.note_type if plan.route and not plan.opens else "",
+        "entry_type": _entry_type(plan),
         "rule": plan.route.rule if plan.route else "",
     }
+
+
+def _entry_type(plan: Plan) -> str:
+    """A bounce is a delivery failure on its record; otherwise the rule's `note_type` for an addition."""
+    if plan.msg is not None and plan.msg.bounce:
+        return "delivery_failure"
+    return plan.route.note_type if plan.route and not plan.opens else ""
 
 
 def _attachment_row(message: int, att: Any) -> dict[str, Any]:
