@@ -18,9 +18,9 @@ LIST_EXTRAS = {"archive"}
 ROUTING_KEYS = {
     "customer", "category", "team", "assignee", "priority", "tags", "fields", "needs_review", "rule",
 }  # fmt: skip
-SHOW_EXTRAS = {"archive", "named_reference", "contact", "review_reason"} | ROUTING_KEYS
+SHOW_EXTRAS = {"archive", "named_reference", "contact", "review_reason", "followers"} | ROUTING_KEYS
 MESSAGE_KEYS = {"direction", "message_id", "from", "subject", "date", "text", "attachments"}
-MESSAGE_EXTRAS = {"why", "because", "entry_type", "rule"}
+MESSAGE_EXTRAS = {"why", "because", "entry_type", "rule"}  # and "outbox" on a message we sent
 
 
 def test_list_filters_by_mailbox_and_pages_newest_first(cli: Cli, tmp_path: Path) -> None:
