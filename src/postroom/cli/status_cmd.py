@@ -55,15 +55,16 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
+    held = any(r["held"] for r in rows)  # a column only when some mail is held: 80 columns are few
     table = Table(
         "Mailbox", "Enabled", "Last success", "Failures", "Last error", "Waiting", "Imported", "Failed",
-        "Unprocessed", "Held",
+        "Unprocessed", *(["Held"] if held else []),
     )  # fmt: skip
     for r in rows:
         table.add_row(
             r["mailbox"], "yes" if r["enabled"] else "no", (r["last_success"] or "never")[:19],
             str(r["consecutive_failures"]), r["last_error"] or "", _count(r["waiting_on_server"]),
-            str(r["imported"]), str(r["failed"]), str(r["unprocessed"]), str(r["held"]),
+            str(r["imported"]), str(r["failed"]), str(r["unprocessed"]), *([str(r["held"])] if held else []),
         )  # fmt: skip
     console.print(table)
     return 0
