@@ -105,11 +105,16 @@ def _import(mailbox: Mailbox, session: Session, hooks: Hooks, result: CycleResul
     plan = plan_backfill(mailbox, fresh, timezone.now())
     result.skipped = _skip(mailbox, plan)
     todo = [r.key for r in fresh if r.key not in plan.skip]
+    # Every message left to import is backfill on the first cycle and none on later ones (plan.archive is
+    # exactly todo): one flag instead of the set. The listing holds the whole mailbox: not kept either.
+    archive = bool(plan.archive)
+    assert not archive or len(plan.archive) == len(todo)
+    del remote, fresh, plan
     hooks.on_total(len(todo))
     context = lookups.context_for(mailbox)
     with pool_for(len(todo), Path(settings.BLOB_DIR)) as pool:
         pool.start()  # before any thread of ours (acknowledgements, fetch): workers are forked
-        _import_fetched(mailbox, session, hooks, result, ledger, plan, todo, context, pool)
+        _import_fetched(mailbox, session, hooks, result, ledger, archive, todo, context, pool)
     result.waiting = len(todo) - result.fetched
 
 
@@ -119,7 +124,7 @@ def _import_fetched(
     hooks: Hooks,
     result: CycleResult,
     ledger: dict[str, tuple[str, bool]],
-    plan: BackfillPlan,
+    archive: bool,
     todo: list[str],
     context: lookups.MailboxContext,
     pool: PreparePool,
@@ -145,7 +150,7 @@ def _import_fetched(
     )
     try:
         for key, prepared in pool.prepared(fetcher, on_wait=batch.commit_if_idle):
-            batch.add(Item(key, prepared, archive=key in plan.archive))
+            batch.add(Item(key, prepared, archive=archive))
             if hooks.stop.is_set():
                 result.interrupted = True
                 break
