@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from rich.table import Table
 
@@ -25,7 +26,7 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run_failed(args: argparse.Namespace) -> int:
     from postroom.mailboxes.models import Delivery, DeliveryStatus
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": d.pk,
             "status": d.status,

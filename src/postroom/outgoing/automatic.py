@@ -39,7 +39,8 @@ def after_store(context: MailboxContext, plans: list[Plan]) -> None:
                 if plan.status == DeliveryStatus.UNPROCESSED:
                     _forward(mailbox, plan)
     for plan in plans:  # what was decided here is part of the message's explanation too
-        if plan.status == DeliveryStatus.STORED and len(plan.why) != before[id(plan)]:
+        changed = len(plan.why) != before[id(plan)]
+        if plan.status == DeliveryStatus.STORED and changed and plan.delivery_id is not None:
             Message.objects.filter(delivery_id=plan.delivery_id).update(explanation=plan.why)
 
 
@@ -168,6 +169,7 @@ def _forward(mailbox: Mailbox, plan: Plan) -> None:
         auto_submitted="auto-generated",
         attached_mail=raw,
     )
+    assert plan.delivery_id is not None  # written by store.write_group before this runs
     delivery = Delivery.objects.get(pk=plan.delivery_id)
     queue(mailbox, mail, OutKind.FORWARD, delivery=delivery)
 

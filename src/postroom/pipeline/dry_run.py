@@ -76,7 +76,8 @@ def _explain(mailbox: Mailbox, raw: bytes, context: MailboxContext) -> dict[str,
         }
     assignee, assign_why = Assigner(dry_run=True).pick(d.assign)
     review = list(d.review) + ([assign_why] if d.assign is not None and assignee is None else [])
-    user = get_user_model().objects.filter(pk=assignee).values_list("username", flat=True).first()
+    users = get_user_model().objects
+    user = users.filter(pk=assignee).values_list("username", flat=True).first() if assignee else None
     sender = d.sender
     return out | {
         "outcome": "new",

@@ -39,7 +39,7 @@ class Plan:
     record: int = 0
     opens: bool = False
     named_reference: int | None = None
-    why: dict[str, str] = field(default_factory=dict)  # shown by `records show`
+    why: dict[str, Any] = field(default_factory=dict)  # shown by `records show` ("because": lines)
     archive: bool = False
     participants: tuple[str, ...] = ()
     delivery_id: int | None = None  # reprocessing: the failed ledger entry this plan replaces
