@@ -48,6 +48,7 @@ class OutgoingMail(models.Model):
     refused = models.JSONField(default=dict, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     saved_sent = models.BooleanField(default=False)  # the copy in the IMAP Sent folder is there
+    claim = models.CharField(max_length=32, blank=True, default="")  # the sender that claimed it last
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -12,6 +12,7 @@ Message-ID (Postroom does) still sees it once. Temporary failures are retried wi
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -55,18 +56,30 @@ def requeue_abandoned(now: datetime | None = None) -> int:
 
 
 def _claim(now: datetime, limit: int, only: set[int] | None) -> list[OutgoingMail]:
+    """Up to ``limit`` due mails, claimed in one statement: a row still queued is this sender's (its token
+    is written on it); one another sender claimed first is no longer queued and is left to it."""
     due = OutgoingMail.objects.filter(status=OutStatus.QUEUED, next_attempt__lte=now)
     if only is not None:
         due = due.filter(pk__in=only)
-    claimed = []
-    for pk in due.order_by("id").values_list("pk", flat=True)[:limit]:
-        with transaction.atomic():
-            won = OutgoingMail.objects.filter(pk=pk, status=OutStatus.QUEUED).update(
-                status=OutStatus.SENDING, updated=timezone.now()
-            )
-        if won:
-            claimed.append(OutgoingMail.objects.select_related("mailbox").get(pk=pk))
-    return claimed
+    ids = list(due.order_by("id").values_list("pk", flat=True)[:limit])
+    if not ids:
+        return []
+    token = secrets.token_hex(8)
+    with transaction.atomic():
+        OutgoingMail.objects.filter(pk__in=ids, status=OutStatus.QUEUED).update(
+            status=OutStatus.SENDING, claim=token, updated=timezone.now()
+        )
+    mine = OutgoingMail.objects.filter(pk__in=ids, claim=token, status=OutStatus.SENDING)
+    return list(mine.select_related("mailbox").order_by("id"))
+
+
+def _release(mails: list[OutgoingMail], at: datetime) -> None:
+    """Give claimed mails back to the queue unsent (their lease would run out before their turn)."""
+    pks = [m.pk for m in mails]
+    claims = {m.claim for m in mails}
+    OutgoingMail.objects.filter(pk__in=pks, claim__in=claims, status=OutStatus.SENDING).update(
+        status=OutStatus.QUEUED, next_attempt=at, updated=at
+    )
 
 
 def send_due(
@@ -88,8 +101,12 @@ def send_due(
         if not batch:
             break
         connections: dict[int, Connection] = {}
+        claimed_at = now()
         try:
-            for mail in batch:
+            for index, mail in enumerate(batch):
+                if now() - claimed_at > LEASE / 2:  # a slow server: never send a mail near its lease's end
+                    _release(batch[index:], now())
+                    break
                 _send_one(mail, connections, summary, now)
                 if mail.status == OutStatus.SENT and after_sent is not None:
                     after_sent(mail)
