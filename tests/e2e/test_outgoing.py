@@ -487,3 +487,22 @@ def test_three_concurrent_senders_send_each_queued_mail_once(
     got = smtp_server.wait_for(40)
     assert len({r.message_id for r in got}) == 40 == len(smtp_server.received)
     assert {m["status"] for m in outbox(cli)} == {"sent"}
+
+
+def test_check_tries_the_smtp_server_too_and_says_what_failed(
+    cli: Cli, tmp_path: Path, dovecot: Any, mailbox_folder: str, smtp_server: SmtpServer
+) -> None:
+    setup_desk(cli, tmp_path, dovecot, mailbox_folder, smtp_server)
+    ok = cli("check", "desk", DESK_PASSWORD=dovecot.password)
+    assert ok.returncode == 0 and f"smtp 127.0.0.1:{smtp_server.port} (starttls)" in ok.stdout
+    smtp_server.stop()
+    down = cli("check", "desk", DESK_PASSWORD=dovecot.password)
+    assert down.returncode == 2 and "connection refused" in down.stdout
+    smtp_server.start()
+    (tmp_path / "desk.yaml").write_text(
+        (tmp_path / "desk.yaml").read_text().replace(f"ca_file: {smtp_server.ca_file}", "ca_file: ")
+    )
+    cli("config", "load", str(tmp_path / "desk.yaml"), check=True)
+    untrusted = cli("check", "desk", DESK_PASSWORD=dovecot.password)
+    assert untrusted.returncode == 2 and "certificate not trusted" in untrusted.stdout
+    assert len(smtp_server.received) == 0  # a check sends nothing

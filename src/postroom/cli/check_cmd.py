@@ -9,7 +9,7 @@ from postroom.core.errors import ConnectionStepError, PostroomError
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("check", help="check that a mailbox can be reached and read")
+    p = sub.add_parser("check", help="check that a mailbox can be reached and read (and its smtp: server)")
     p.add_argument("name", metavar="NAME")
     p.set_defaults(handler=run)
 
@@ -39,4 +39,25 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"  capabilities: {' '.join(report.capabilities)}", highlight=False, markup=False)
     for key, value in report.details.items():
         console.print(f"  {key}: {value}", highlight=False, markup=False)
+    return _check_smtp(mailbox)
+
+
+def _check_smtp(mailbox: object) -> int:
+    """The outgoing server too, when the mailbox sends: connect, TLS, login — no mail is sent."""
+    from postroom.mailboxes.server import smtp_settings
+    from postroom.outgoing.smtp import Connection, SendError
+
+    settings = smtp_settings(mailbox)  # type: ignore[arg-type]
+    if settings is None:
+        return 0
+    where = f"smtp {settings.host}:{settings.port} ({settings.security})"
+    try:
+        with Connection(settings) as conn:
+            conn.open()
+    except SendError as exc:
+        console.print(f"[red]✗ {where}: failed[/red]", highlight=False)
+        console.print(f"  {exc.reason}", highlight=False, markup=False)
+        return 2
+    login = f", logged in as {settings.username}" if settings.username else ""
+    console.print(f"[green]✓ {where}{login}[/green]", highlight=False)
     return 0
