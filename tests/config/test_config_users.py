@@ -40,7 +40,7 @@ users:
   - email: max@x.test
   - name: Eve
     email: eve@x.test
-    role: admin
+    role: boss
   - {name: Ann, mail: ann@x.test}
   - {name: Bo, email: 'Bo <bo@x.test>'}
   - {name: Dana, email: dana@x.test}
@@ -49,7 +49,7 @@ mailboxes: []
     assert problems(text) == [
         "config.yaml:2: users[0] (Dana) key 'email': is required",
         "config.yaml:3: users[1] key 'name': is required",
-        "config.yaml:6: users[2] (Eve) key 'role': unknown key (known keys: name, email)",
+        "config.yaml:6: users[2] (Eve) key 'role': must be one of admin, agent, requester, got 'boss'",
         "config.yaml:7: users[3] (Ann) key 'mail': unknown key; did you mean 'email'?",
         "config.yaml:7: users[3] (Ann) key 'email': is required",
         "config.yaml:8: users[4] (Bo) key 'email': give the bare address without a display name, "

@@ -24,6 +24,8 @@ COMMANDS = {
     "status": "status_cmd",
     "reply": "outbox_cmd",
     "outbox": "outbox_cmd",
+    "user": "people_cmd",
+    "token": "people_cmd",
 }
 
 

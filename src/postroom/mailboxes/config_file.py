@@ -66,6 +66,7 @@ class UserConfig:
 
     name: str
     email: str  # lower case, as addresses are compared
+    role: str = "agent"  # admin | agent | requester (records/access.py: who sees what)
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,9 @@ def dump_config(config: ConfigFile) -> str:
 
     data: dict[str, Any] = {"settings": _dump_settings(config.settings)}
     if config.users:
-        data["users"] = [asdict(user) for user in config.users]
+        data["users"] = [
+            {k: v for k, v in asdict(user).items() if k != "role" or v != "agent"} for user in config.users
+        ]
     sections = {
         "teams": [config_people.team_to_dict(t) for t in config.teams],
         "accounts": [config_people.account_to_dict(a) for a in config.accounts],
@@ -813,7 +816,9 @@ def _staff_email(node: Node) -> str:
     return _address(node).lower()  # addresses are compared in lower case when threading
 
 
-_USER_KEYS: dict[str, Callable[[Node], Any]] = {"name": _bounded_text(150), "email": _staff_email}
+_USER_KEYS: dict[str, Callable[[Node], Any]] = {
+    "name": _bounded_text(150), "email": _staff_email, "role": _choice(("admin", "agent", "requester")),
+}  # fmt: skip
 _USER_SYNONYMS = {
     "mail": "email", "e-mail": "email", "address": "email", "username": "name", "user": "name",
 }  # fmt: skip
@@ -859,7 +864,7 @@ def _read_user(index: int, node: Node, report: _Report) -> _User | None:
             report.add(item.key_node, where, key, _unknown_key(key, list(_USER_KEYS), _USER_SYNONYMS))
         else:
             _read_key(values, item, reader, report, where)
-    for key in _USER_KEYS:
+    for key in ("name", "email"):
         if key not in entries:
             report.add(node, where, key, "is required")
     return _User(node, where, values, entries)

@@ -88,10 +88,15 @@ def _apply_smtp_password(m: MailboxConfig, row: Mailbox, created: bool) -> list[
 
 def _apply_user(user: UserConfig) -> str | None:
     """The staff member named in the file, with its email; the loader has validated both."""
+    from postroom.people.models import Profile
+
     row, created = get_user_model().objects.get_or_create(username=user.name, defaults={"email": user.email})
+    role_changed = _role_of(row) != user.role
+    if role_changed:
+        Profile.objects.update_or_create(user=row, defaults={"role": user.role})
     if created:
-        return f"added user {user.name}"
-    checks = (("email", row.email == user.email), ("active again", row.is_active))
+        return f"added user {user.name}" + (f" ({user.role})" if user.role != "agent" else "")
+    checks = (("email", row.email == user.email), ("active again", row.is_active), ("role", not role_changed))
     changed = [name for name, same in checks if not same]
     if not changed:
         return None
@@ -153,7 +158,7 @@ def current_config() -> ConfigFile:
             )
         )
     users = tuple(
-        UserConfig(name=u.username, email=u.email)
+        UserConfig(name=u.username, email=u.email, role=_role_of(u))
         for u in get_user_model().objects.exclude(email="").filter(is_active=True).order_by("username")
     )
     settings = Settings(**{f.name: site_settings.get(f.name) for f in fields(Settings)})
@@ -182,3 +187,11 @@ def _smtp_of(row: Mailbox) -> SmtpConfig | None:
         ca_file=row.smtp_ca_file or None,
         from_name=row.from_name,
     )
+
+
+def _role_of(user: Any) -> str:
+    from postroom.people.models import Profile
+
+    if user.is_superuser:
+        return "admin"
+    return Profile.objects.filter(user=user).values_list("role", flat=True).first() or "agent"

@@ -53,6 +53,10 @@ class Team(models.Model):
     # whether every member follows the team's records.
     notify_events = models.JSONField(default=list, blank=True)
     notify_members = models.BooleanField(default=False)
+    # Who sees its records (records/access.py): its administrators all of them; its other members all of
+    # them ("team") or only those assigned to them ("assigned").
+    admins = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="administers")
+    agents_see = models.CharField(max_length=10, default="team")
 
     class Meta:
         ordering = ["name"]
@@ -71,3 +75,27 @@ class RoundRobin(models.Model):
     team = models.OneToOneField(Team, on_delete=models.CASCADE, primary_key=True, related_name="rotation")
     last_user_id = models.BigIntegerField(null=True, blank=True)
     turns = models.BigIntegerField(default=0)
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin"  # everything: mailboxes, rules, people, every record
+    AGENT = "agent"  # works records: those of their teams (as each team says) and those given to them
+    REQUESTER = "requester"  # sees only their own records (by their email address)
+
+
+class Profile(models.Model):
+    """What Postroom knows of a login beyond Django's user: its role. A user without one is an agent."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.AGENT)
+
+
+class ApiToken(models.Model):
+    """A token for the API (`Authorization: Bearer ...`): only its sha256 is stored; it is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)  # the first characters, to tell tokens apart in a list
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)

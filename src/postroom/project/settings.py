@@ -29,6 +29,7 @@ SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("POSTROOM_DEBUG") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 
+ROOT_URLCONF = "postroom.project.urls"
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",

@@ -65,6 +65,9 @@ class Record(models.Model):
     needs_review = models.BooleanField(default=False)
     review_reason = models.TextField(blank=True, default="")
     rule = models.CharField(max_length=200, blank=True, default="")  # the rule that opened it
+    # A private conversation: only users granted access see it (and whoever was in its To/Cc).
+    private = models.BooleanField(default=False)
+    granted = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="granted_records")
 
     class Meta:
         indexes = [
