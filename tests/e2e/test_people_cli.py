@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
-from tests.e2e.cli_helpers import load_config
+from tests.e2e.cli_helpers import closed_port, load_config
 from tests.e2e.conftest import Cli
 
 pytestmark = pytest.mark.uses_database
@@ -70,3 +74,39 @@ def test_a_token_is_printed_once_and_only_for_an_active_user(cli: Cli, tmp_path:
     assert cli("token", "create", "Ann", check=True).stdout.strip() != token
     missing = cli("token", "create", "Nobody")
     assert missing.returncode == 1 and "no active user 'Nobody'" in missing.stderr
+
+
+def test_run_serves_the_api_over_http_and_stops_cleanly(
+    cli: Cli, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    load_config(cli, tmp_path)
+    cli("user", "add", "Ann", "--email", "ann@desk.test", "--role", "admin", check=True)
+    token = cli("token", "create", "Ann", check=True).stdout.strip()
+    port = closed_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "postroom.cli.main", "run", "--listen", f"127.0.0.1:{port}"],
+        env=cli_env, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}/api"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/openapi.json", timeout=2) as r:
+                    assert "/api/records" in json.load(r)["paths"]
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the web server did not come up"
+                time.sleep(0.1)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{base}/records", timeout=5)
+        assert refused.value.code == 401
+        ask = urllib.request.Request(f"{base}/records", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(ask, timeout=5) as r:
+            assert json.load(r) == []
+        busy = cli("run", "--listen", f"127.0.0.1:{port}")  # the port is taken: a clear error
+        assert busy.returncode == 78 and f"can't listen on 127.0.0.1:{port}" in busy.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and b"stopped" in err

@@ -85,7 +85,10 @@ def test_run_logs_failures_backs_off_and_stops_on_sigterm(
     subprocess.run([sys.executable, "-c", SHORT_INTERVAL], env=cli_env, check=True, timeout=60)
     log = tmp_path / "run.log"
     with log.open("wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "postroom.cli.main", "run"], env=cli_env, stderr=err)
+        listen = f"127.0.0.1:{closed_port()}"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "postroom.cli.main", "run", "--listen", listen], env=cli_env, stderr=err
+        )
         try:
             text = wait_for_retries(log, 3)
             assert proc.poll() is None, "the service must keep running while a server is down"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.e2e.cli_helpers import closed_port
 from tests.e2e.conftest import Cli
 from tests.support.builders import mail
 
@@ -100,7 +101,9 @@ def test_run_stops_cleanly_on_sigterm_in_the_middle_of_an_import(
     dovecot.append([mail(subject=f"n{i}") for i in range(total)], folder=mailbox_folder)
     env = {**cli_env, "DESK_PASSWORD": dovecot.password}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "postroom.cli.main", "run"], env=env, stderr=subprocess.PIPE
+        [sys.executable, "-m", "postroom.cli.main", "run", "--listen", f"127.0.0.1:{closed_port()}"],
+        env=env,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 60
     while dovecot.count(mailbox_folder) == total and time.monotonic() < deadline:

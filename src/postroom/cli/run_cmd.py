@@ -15,7 +15,12 @@ log = logging.getLogger("postroom.run")
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("run", help="run the import service: every enabled mailbox on its interval")
+    p = sub.add_parser(
+        "run",
+        help="run the service: every enabled mailbox on its interval, the outbox, and the API over HTTP",
+    )
+    p.add_argument("--listen", default="127.0.0.1:8000", metavar="HOST:PORT", help="default 127.0.0.1:8000")
+    p.add_argument("--no-web", action="store_true", help="import and send only; serve no HTTP")
     p.set_defaults(handler=run)
 
 
@@ -42,6 +47,16 @@ def run(args: argparse.Namespace) -> int:
         if result.fetched or result.error:
             log.info("%s", summary(result))
 
-    serve(stop, on_cycle)
+    web = None
+    if not args.no_web:
+        from postroom.web.server import WebServer
+
+        web = WebServer(args.listen)
+        web.start()
+    try:
+        serve(stop, on_cycle)
+    finally:
+        if web is not None:
+            web.stop()
     log.info("stopped")
     return 0
