@@ -49,10 +49,14 @@ def run(args: argparse.Namespace) -> int:
 
     web = None
     if not args.no_web:
-        from postroom.web.server import WebServer
+        from postroom.web.server import WebServer, first_admin
 
         web = WebServer(args.listen)
         web.start()
+        if login := first_admin():
+            change = "`postroom user add NAME --email ... --role admin --password-env VAR`"
+            log.info("first start: log in at http://%s:%d/ as %s (%s sets a password of your own)",
+                     web.host, web.port, login, change)  # fmt: skip
     try:
         serve(stop, on_cycle)
     finally:

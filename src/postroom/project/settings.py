@@ -27,17 +27,53 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("POSTROOM_DEBUG") == "1"
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+# The web interface answers to these host names; more (comma-separated) for a public name behind a proxy.
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"] + [
+    h.strip() for h in os.environ.get("POSTROOM_ALLOWED_HOSTS", "").split(",") if h.strip()
+]
 
 ROOT_URLCONF = "postroom.project.urls"
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.sessions",
     "postroom.mailboxes",
     "postroom.people",
     "postroom.records",
     "postroom.outgoing",
+    "postroom.web",
 ]
+
+# The web interface (web/): sessions and CSRF as Django recommends; our pages run no script at all, and
+# say so in their Content-Security-Policy (web/security.py), so mail HTML can't run any either.
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "postroom.web.security.ContentSecurityPolicy",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 14 * 24 * 3600
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = os.environ.get("POSTROOM_HTTPS") == "1"  # behind TLS
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 32 * 1024 * 1024  # a reply's attachments
 
 _url = os.environ.get("POSTROOM_DATABASE_URL") or os.environ.get("DATABASE_URL")
 if _url:

@@ -1,7 +1,21 @@
-"""URLs: the API under /api/ (its OpenAPI document at /api/openapi.json)."""
+"""URLs: the web interface (web/views.py) and the API under /api/ (its OpenAPI at /api/openapi.json)."""
 
+from django.contrib.auth import views as auth
 from django.urls import path
 
 from postroom.api.views import api
+from postroom.web import views
 
-urlpatterns = [path("api/", api.urls)]
+urlpatterns = [
+    path("api/", api.urls),
+    path("login", auth.LoginView.as_view(template_name="postroom/login.html"), name="login"),
+    path("logout", auth.LogoutView.as_view(), name="logout"),
+    path("", views.record_list, name="records"),
+    path("records/<int:number>", views.record_page, name="record"),
+    path("records/<int:number>/reply", views.reply),
+    path("records/<int:number>/note", views.note),
+    path("records/<int:number>/change", views.change),
+    path("records/<int:number>/messages/<int:message_id>/raw", views.raw),
+    path("attachments/<int:attachment_id>", views.attachment),
+    path("attachments/<int:attachment_id>/inline", views.inline_image),
+]

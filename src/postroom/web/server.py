@@ -47,3 +47,21 @@ class WebServer:
             self._server.close()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+def first_admin() -> str | None:
+    """On the first start, an admin to log in with: its password is printed once, and stored hashed."""
+    import secrets
+
+    from django.contrib.auth import get_user_model
+
+    from postroom.people.models import Profile, Role
+
+    users = get_user_model().objects
+    if users.filter(is_superuser=True).exists() or Profile.objects.filter(role=Role.ADMIN).exists():
+        return None
+    password = secrets.token_urlsafe(12)
+    name = "admin" if not users.filter(username="admin").exists() else f"admin-{secrets.token_hex(3)}"
+    user = users.create_user(name, "", password)
+    Profile.objects.create(user=user, role=Role.ADMIN)
+    return f"{name} / {password}"
