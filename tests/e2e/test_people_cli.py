@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -110,3 +111,39 @@ def test_run_serves_the_api_over_http_and_stops_cleanly(
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and b"stopped" in err
+
+
+def test_the_first_start_makes_an_admin_who_can_log_in(
+    cli: Cli, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    import http.cookiejar
+    import re
+
+    load_config(cli, tmp_path)
+    port = closed_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "postroom.cli.main", "run", "--listen", f"127.0.0.1:{port}"],
+        env=cli_env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        line = ""
+        deadline = time.monotonic() + 30
+        while "first start" not in line and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+        found = re.search(r"log in at (http://\S+) as (\S+) / (\S+) ", line)
+        assert found, line
+        base, name, password = found.groups()
+        jar = http.cookiejar.CookieJar()
+        web = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        web.open(base + "login", timeout=5).read()
+        token = next(c.value for c in jar if c.name == "csrftoken")
+        form = urllib.parse.urlencode({"username": name, "password": password, "csrfmiddlewaretoken": token})
+        with web.open(urllib.request.Request(base + "login", data=form.encode()), timeout=5) as r:
+            assert r.url == base and b"Records" in r.read()  # logged in: the records list
+        users = json.loads(cli("user", "list", "--json", check=True).stdout)
+        assert [(u["name"], u["role"]) for u in users] == [(name, "admin")]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
