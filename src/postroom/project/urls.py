@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth
 from django.urls import path
 
 from postroom.api.views import api
-from postroom.web import views
+from postroom.web import mailbox_pages, views
 
 urlpatterns = [
     path("api/", api.urls),
@@ -18,4 +18,8 @@ urlpatterns = [
     path("records/<int:number>/messages/<int:message_id>/raw", views.raw),
     path("attachments/<int:attachment_id>", views.attachment),
     path("attachments/<int:attachment_id>/inline", views.inline_image),
+    path("mailboxes", mailbox_pages.mailbox_list),
+    path("mailboxes/new", mailbox_pages.mailbox_edit),
+    path("mailboxes/<str:name>", mailbox_pages.mailbox_edit),
+    path("mailboxes/<str:name>/enabled", mailbox_pages.mailbox_toggle),
 ]
