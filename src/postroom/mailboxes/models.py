@@ -105,6 +105,7 @@ class DeliveryStatus(models.TextChoices):
     SKIPPED = "skipped"  # left alone on purpose (backfill: none / older than the backfill window)
     UNPROCESSED = "unprocessed"  # a filter skipped it or a rule rejected it; handled by `unprocessed`
     HELD = "held"  # kept for review: its sender opened too many records too fast (outgoing/policy.py)
+    DISCARDED = "discarded"  # an admin threw it away from the quarantine; the raw mail stays, for audit
 
 
 class Delivery(models.Model):
