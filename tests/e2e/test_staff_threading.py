@@ -50,7 +50,7 @@ def test_without_the_user_in_the_configuration_the_same_mail_opens_a_new_record(
 
 def test_config_load_reports_every_bad_user_and_changes_nothing(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("users:\n  - dana\n  - {name: Max}\n  - {name: Eve, email: eve@x.test, role: admin}\n"
+    path.write_text("users:\n  - dana\n  - {name: Max}\n  - {name: Eve, email: eve@x.test, role: chief}\n"
                     "mailboxes: []\n")  # fmt: skip
     result = cli("config", "load", str(path))
     assert result.returncode == 78 and "Traceback" not in result.stderr
@@ -58,7 +58,7 @@ def test_config_load_reports_every_bad_user_and_changes_nothing(cli: Cli, tmp_pa
         f"postroom: configuration error: {path}:2: users[0]: must be a mapping (name: ..., email: ...), "
         "got text",
         f"{path}:3: users[1] (Max) key 'email': is required",
-        f"{path}:4: users[2] (Eve) key 'role': unknown key (known keys: name, email)",
+        f"{path}:4: users[2] (Eve) key 'role': must be one of admin, agent, requester, got 'chief'",
     ]
     assert "users:" not in cli("config", "dump", check=True).stdout
 

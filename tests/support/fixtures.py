@@ -1,16 +1,21 @@
-"""Reusable pytest fixtures: the suite's one private Dovecot, and a fresh folder on it for each test."""
+"""Reusable pytest fixtures: the private Dovecot, a fresh folder on it per test, the headless Chromium."""
 
 from __future__ import annotations
 
 import threading
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.support.browser import BrowserUnavailable, HeadlessChromium, shared_browser
 from tests.support.dovecot import DovecotServer
 
-__all__ = ["dovecot", "mailbox_folder"]
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+__all__ = ["browser", "dovecot", "mailbox_folder", "page"]
 
 
 class _SharedServer:
@@ -64,3 +69,26 @@ def mailbox_folder(dovecot: DovecotServer) -> str:
     dovecot.create_folder(name)
     dovecot.clear(name)
     return name
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[HeadlessChromium]:
+    """The suite's headless Chromium (Debian's, through Playwright); fails the tests if it cannot start."""
+    try:
+        chromium = shared_browser.acquire()
+    except BrowserUnavailable as exc:
+        pytest.fail(f"the suite's headless Chromium could not start: {exc}", pytrace=False)
+    try:
+        yield chromium
+    finally:
+        shared_browser.release()
+
+
+@pytest.fixture
+def page(browser: HeadlessChromium) -> Iterator[Page]:
+    """A page in a fresh context of this test's own; ``page_errors``, ``page_dialogs``... read what it did."""
+    page = browser.new_page()
+    try:
+        yield page
+    finally:
+        page.context.close()

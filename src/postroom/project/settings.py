@@ -67,6 +67,7 @@ TEMPLATES = [
         },
     }
 ]
+STATIC_URL = "static/"  # no static files (styles are inline); Django's test live server wants one
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login"
