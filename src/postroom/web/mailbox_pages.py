@@ -24,9 +24,9 @@ from postroom.mailboxes.models import Mailbox
 from postroom.people.models import Role
 from postroom.records.access import role_of
 
-FIELDS = ("name", "protocol", "host", "port", "security", "username", "password", "folder", "address",
-          "record_kind", "after_import", "interval")  # fmt: skip
-SMTP_FIELDS = ("host", "port", "security", "username", "password", "from_name")
+FIELDS = ("name", "protocol", "host", "port", "security", "ca_file", "username", "password", "folder",
+          "address", "record_kind", "after_import", "interval")  # fmt: skip
+SMTP_FIELDS = ("host", "port", "security", "ca_file", "username", "password", "from_name")
 _PROBLEM = re.compile(r"key '([\w.]+)': (.*)$")
 
 
@@ -190,7 +190,8 @@ def _initial(row: Mailbox | None) -> dict[str, Any]:
     values: dict[str, Any] = {k: getattr(row, k) for k in FIELDS if k != "password"}
     values["enabled"] = row.enabled
     values.update(smtp_host=row.smtp_host, smtp_port=row.smtp_port or "", smtp_security=row.smtp_security,
-                  smtp_username=row.smtp_username, smtp_from_name=row.from_name)  # fmt: skip
+                  smtp_username=row.smtp_username, smtp_from_name=row.from_name,
+                  smtp_ca_file=row.smtp_ca_file)  # fmt: skip
     return values
 
 
