@@ -128,8 +128,12 @@ def display_html(html: str, inline: Mapping[str, str], allow_remote: bool) -> Di
     Everything is sanitized with nh3 before the rewrite and again after it.
     """
     cids = {_cid_key(key): url for key, url in inline.items()}
+    try:
+        first = _FIRST.clean(html)
+    except UnicodeEncodeError:  # a lone surrogate, which nh3 cannot take: a ? instead
+        first = _FIRST.clean(html.encode("utf-8", "replace").decode("utf-8"))
     rewriter = _Rewriter(cids, allow_remote)
-    rewriter.feed(_FIRST.clean(html))
+    rewriter.feed(first)
     rewriter.close()
     final = _final_cleaner(frozenset(cids.values()), allow_remote).clean("".join(rewriter.out))
     return DisplayHtml(final, rewriter.blocked, tuple(rewriter.missing.values()))
