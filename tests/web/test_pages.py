@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from tests.support.builders import mail
 
 from postroom.mailboxes.models import Mailbox
 from postroom.people.models import Profile, Role, Team
 from postroom.pipeline.ingest import ingest
 from postroom.records.models import Attachment, Follower, Message, Record
+from tests.support.builders import mail
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +107,45 @@ def test_a_form_without_its_csrf_token_is_refused(desk: dict[str, int]) -> None:
     ann = _as("ann", enforce_csrf_checks=True)
     assert ann.post(f"/records/{desk['one']}/note", {"text": "x"}).status_code == 403
     assert Record.objects.get(pk=desk["one"]).message_count == 1
+
+
+def test_a_private_record_is_hidden_from_the_team_until_granted(desk: dict[str, int]) -> None:
+    ann = _as("ann")
+    number = desk["one"]
+    assert ann.post(f"/records/{number}/change", {"private": "1"}).status_code == 302
+    get_user_model().objects.create_user("fay", "fay@d.test", "fay-password")
+    Team.objects.get(name="Field").members.add(get_user_model().objects.get(username="fay"))
+    fay = _as("fay")
+    assert fay.get(f"/records/{number}").status_code == 404  # her team's, but private
+    assert ann.get(f"/records/{number}").status_code == 200  # who made it private was granted access
+    ann.post(f"/records/{number}/change", {"grant": "fay"})
+    assert fay.get(f"/records/{number}").status_code == 200
+    assert _as("rita").get(f"/records/{number}").status_code == 200  # the requester keeps access
+
+
+def test_fields_are_set_and_removed_from_the_record_page(desk: dict[str, int]) -> None:
+    ann = _as("ann")
+    number = desk["one"]
+    ann.post(f"/records/{number}/change", {"field_name": "site address", "field_value": "4 Harbour St"})
+    assert Record.objects.get(pk=number).fields == {"site address": "4 Harbour St"}
+    ann.post(f"/records/{number}/change", {"field_name": "site address", "field_value": ""})
+    assert Record.objects.get(pk=number).fields == {}
+
+
+def test_a_record_made_by_hand_needs_no_mailbox(desk: dict[str, int]) -> None:
+    ann = _as("ann")
+    bad = ann.post("/records/new", {"kind": "job", "subject": " ", "team": "Field"})
+    assert bad.status_code == 400 and b"a record needs a subject" in bad.content
+    form = {"kind": "job", "subject": "Phone: tap drips", "requester_name": "Mo",
+            "requester_address": "Mo@x.test", "team": "Field", "text": "Called at 9."}  # fmt: skip
+    made = ann.post("/records/new", form)
+    assert made.status_code == 302
+    record = Record.objects.get(subject="Phone: tap drips")
+    assert (record.mailbox, record.kind, record.team.name, record.requester_address) == (
+        None,
+        "job",
+        "Field",
+        "mo@x.test",
+    )  # type: ignore[union-attr]
+    page = ann.get(made["Location"]).content.decode()
+    assert "Called at 9." in page and "mailbox sends no mail" in page

@@ -11,6 +11,7 @@ urlpatterns = [
     path("login", auth.LoginView.as_view(template_name="postroom/login.html"), name="login"),
     path("logout", auth.LogoutView.as_view(), name="logout"),
     path("", views.record_list, name="records"),
+    path("records/new", views.new_record),
     path("records/<int:number>", views.record_page, name="record"),
     path("records/<int:number>/reply", views.reply),
     path("records/<int:number>/note", views.note),

@@ -96,6 +96,7 @@ def record_page(request: HttpRequest, number: int) -> HttpResponse:
         "can_work": role_of(request.user) in (Role.ADMIN, Role.AGENT),
         "following": record.followers.filter(user_id=request.user.pk or 0).exists(),
         "followers": sorted(record.followers.values_list("user__username", flat=True)),
+        "granted": sorted(record.granted.values_list("username", flat=True)),
         "can_reply": bool(record.mailbox and record.mailbox.smtp_host and record.requester_address),
     })  # fmt: skip
     response.allow_remote_images = any(t["html"] and t["html"]["remote"] for t in thread)  # type: ignore[attr-defined]
@@ -160,6 +161,12 @@ def change(request: HttpRequest, number: int) -> HttpResponse:
             changes.assign(number, request.POST["assignee"] or None, by)
         if "follow" in request.POST:
             changes.follow(number, str(by), on=request.POST["follow"] == "1")
+        if "private" in request.POST:
+            changes.set_private(number, request.POST["private"] == "1", by)
+        if request.POST.get("grant"):
+            changes.grant(number, request.POST["grant"])
+        if "field_name" in request.POST:
+            changes.set_field(number, request.POST["field_name"], request.POST.get("field_value", ""))
     except PostroomError as exc:
         return _back(number, str(exc))
     return redirect(f"/records/{number}")
@@ -206,3 +213,26 @@ def raw(request: HttpRequest, number: int, message_id: int) -> HttpResponse:
     response = HttpResponse(blobs.read(message.raw_sha256), content_type="application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="record-{number}-message-{message.pk}.eml"'
     return response
+
+
+KINDS = ("ticket", "job", "quote", "task", "case")
+
+
+@login_required
+def new_record(request: HttpRequest) -> HttpResponse:
+    """A record made by hand (a phone call, a walk-in): it needs no mailbox; its first entry is a note."""
+    _may_work(request)
+    teams = Team.objects.filter(enabled=True).order_by("name")
+    if request.method != "POST":
+        return render(request, "postroom/new_record.html", {"teams": teams, "kinds": KINDS, "values": {}})
+    p = request.POST
+    try:
+        number = changes.create_by_hand(
+            kind=p.get("kind", "ticket"), subject=p.get("subject", ""),
+            requester_name=p.get("requester_name", ""), requester_address=p.get("requester_address", ""),
+            team=p.get("team") or None, text=p.get("text", ""), by=request.user,
+        )  # fmt: skip
+    except PostroomError as exc:
+        context = {"teams": teams, "kinds": KINDS, "values": p, "problem": str(exc)}
+        return render(request, "postroom/new_record.html", context, status=400)
+    return redirect(f"/records/{number}")
