@@ -147,3 +147,20 @@ def test_the_first_start_makes_an_admin_who_can_log_in(
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
     assert proc.returncode == 0
+
+
+def test_team_admins_and_what_agents_see_round_trip_through_config_dump(cli: Cli, tmp_path: Path) -> None:
+    head = (
+        "users:\n  - {name: Cat, email: cat@desk.test}\n  - {name: Bob, email: bob@desk.test}\n"
+        "teams:\n  - {name: Office, members: [Bob, Cat], admins: [Cat], agents_see: assigned}\n"
+    )
+    load_config(cli, tmp_path, head=head)
+    dumped = cli("config", "dump", check=True).stdout
+    assert "admins:\n      - Cat" in dumped and "agents_see: assigned" in dumped
+    again = tmp_path / "again.yaml"
+    again.write_text(dumped)
+    assert "nothing changed" in cli("config", "load", str(again), check=True).stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(head.replace("admins: [Cat]", "admins: [Zed]") + "mailboxes: []\n")
+    result = cli("config", "load", str(bad))
+    assert result.returncode == 78 and "'Zed' is not a user" in result.stderr

@@ -80,6 +80,8 @@ class TeamConfig:
     # and whether every member follows them.
     notify_events: tuple[str, ...] = ()
     notify_members: bool = False
+    admins: tuple[str, ...] = ()  # users who see all of the team's records (records/access.py)
+    agents_see: str = "team"  # its other members see all its records ("team") or theirs ("assigned")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from postroom.mailboxes.config_file import (
     TeamConfig,
     _address,
     _bounded_text,
+    _choice,
     _describe,
     _entries,
     _Entry,
@@ -365,6 +366,7 @@ def _read_teams(
 ) -> tuple[tuple[TeamConfig, ...] | None, dict[str, tuple[str, ...]]]:
     keys: dict[str, _Reader] = {
         "name": scalar(_bounded_text(100)), "members": _team_members(known), "notify": _team_notify,
+        "admins": _team_admins(known), "agents_see": scalar(_choice(("team", "assigned"))),
     }  # fmt: skip
     synonyms = {"users": "members", "member": "members", "staff": "members", "contacts": "members",
                 "department": "name"}  # fmt: skip
@@ -384,6 +386,7 @@ def _read_teams(
         TeamConfig(
             item.values["name"], item.values.get("users", ()), item.values.get("contacts", ()),
             item.values.get("notify_events", ()), item.values.get("notify_members", False),
+            item.values.get("admins", ()), item.values.get("agents_see", "team"),
         )
         for item in items
     )  # fmt: skip
@@ -401,7 +404,28 @@ def team_to_dict(team: TeamConfig) -> dict[str, Any]:
         notify["events"] = list(team.notify_events)
     if team.notify_members:
         notify["members"] = True
+    if team.admins:
+        data["admins"] = list(team.admins)
+    if team.agents_see != "team":
+        data["agents_see"] = team.agents_see
     return {**data, **({"notify": notify} if notify else {})}
+
+
+def _team_admins(known: Known) -> _Reader:
+    """`admins: [user names]`: they see every record of the team."""
+
+    def admin(node: Node) -> str:
+        value = _bounded_text(150)(node)
+        if value not in known.users:
+            raise _Invalid(f"{value!r} is not a user (a name in users:)")
+        return value
+
+    def read(entry: _Entry, report: _Report, where: str, values: dict[str, Any]) -> None:
+        names = read_one_or_list(entry.key, entry.key_node, entry.value, admin, report, where)
+        if names is not None:
+            values["admins"] = tuple(dict.fromkeys(names))
+
+    return read
 
 
 NOTIFY_EVENTS = ("new_record", "new_message", "assignment", "status_change")

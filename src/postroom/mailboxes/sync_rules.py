@@ -130,6 +130,12 @@ def _apply_teams(teams: Sequence[TeamConfig]) -> list[str]:
         if "notify" in changed:
             row.notify_events, row.notify_members = list(t.notify_events), t.notify_members
             row.save(update_fields=["notify_events", "notify_members"])
+        stored_admins = set(row.admins.values_list("username", flat=True))
+        if stored_admins != set(t.admins) or row.agents_see != t.agents_see:
+            changed.append("access")
+            row.admins.set(users.filter(username__in=t.admins))
+            row.agents_see = t.agents_see
+            row.save(update_fields=["agents_see"])
         if "enabled again" in changed:
             row.enabled = True
             row.save(update_fields=["enabled"])
@@ -231,8 +237,10 @@ def read_people() -> tuple[tuple[TeamConfig, ...], tuple[AccountConfig, ...], tu
             tuple(sorted(contact.email for contact in row.contacts.all())),
             tuple(row.notify_events),
             row.notify_members,
+            tuple(sorted(user.username for user in row.admins.all())),
+            row.agents_see,
         )
-        for row in Team.objects.filter(enabled=True).prefetch_related("members", "contacts")
+        for row in Team.objects.filter(enabled=True).prefetch_related("members", "contacts", "admins")
     )
     return teams, accounts, contacts
 
