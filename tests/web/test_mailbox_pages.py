@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from tests.e2e.cli_helpers import closed_port
 
 from postroom.mailboxes.models import Mailbox
 from postroom.people.models import Profile, Role
+from tests.e2e.cli_helpers import closed_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.dovecot]
 

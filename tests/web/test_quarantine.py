@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from tests.support.builders import mail
 
 from postroom.mailboxes import settings as site_settings
 from postroom.mailboxes.models import Delivery, DeliveryStatus, Mailbox
 from postroom.people.models import Profile, Role
 from postroom.pipeline.ingest import ingest
 from postroom.records.models import Record
+from tests.support.builders import mail
 
 pytestmark = pytest.mark.django_db
 

@@ -36,40 +36,28 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from django.contrib.auth import get_user_model
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
-    from django.db import transaction
+    from postroom.people.users import save_user
 
-    from postroom.people.models import Profile, Team
-
-    email = args.email.strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError as exc:
-        raise ConfigError(f"--email: {email!r} is not an email address") from exc
-    teams = list(Team.objects.filter(name__in=args.team, enabled=True))
-    missing = sorted(set(args.team) - {t.name for t in teams})
-    if missing:
-        raise ConfigError(f"--team: no team {missing[0]!r} (teams come from the configuration's teams:)")
     password = None
     if args.password_env:
         password = os.environ.get(args.password_env)
         if not password:
             raise ConfigError(f"--password-env: {args.password_env} is not set (or empty)")
-    with transaction.atomic():
-        user, created = get_user_model().objects.get_or_create(username=args.name, defaults={"email": email})
-        user.email, user.is_active = email, True
-        if password is not None:
-            user.set_password(password)  # hashed (PBKDF2): never kept in clear
-        elif created:
-            user.set_unusable_password()  # logs in with a token until a password is set
-        user.save()
-        Profile.objects.update_or_create(user=user, defaults={"role": args.role})
-        for team in teams:
-            team.members.add(user)
-    print(f"{'added' if created else 'changed'} user {args.name} ({args.role}, {email})")
+    try:
+        user, created = save_user(args.name, args.email, args.role, args.team, password)
+    except ConfigError as exc:
+        raise ConfigError(f"{_option(str(exc))}{exc}") from exc
+    print(f"{'added' if created else 'changed'} user {args.name} ({args.role}, {user.email})")
     return 0
+
+
+def _option(problem: str) -> str:
+    """Which option a problem is about, for the command line's message."""
+    if "email address" in problem:
+        return "--email: "
+    if "team" in problem:
+        return "--team: "
+    return ""
 
 
 def run_list(args: argparse.Namespace) -> int:

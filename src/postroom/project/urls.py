@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth
 from django.urls import path
 
 from postroom.api.views import api
-from postroom.web import health_pages, mailbox_pages, quarantine_pages, rule_pages, views
+from postroom.web import health_pages, mailbox_pages, people_pages, quarantine_pages, rule_pages, views
 
 urlpatterns = [
     path("api/", api.urls),
@@ -25,6 +25,9 @@ urlpatterns = [
     path("mailboxes/<str:name>/enabled", mailbox_pages.mailbox_toggle),
     path("mailboxes/<str:name>/rules", rule_pages.rules_page),
     path("mailboxes/<str:name>/health", health_pages.health_page),
+    path("people", people_pages.people),
+    path("people/users", people_pages.save_user_page),
+    path("people/teams", people_pages.save_team_page),
     path("quarantine", quarantine_pages.quarantine),
     path("quarantine/<int:delivery_id>/raw", quarantine_pages.quarantined_raw),
     path("quarantine/<int:delivery_id>", quarantine_pages.quarantine_action),

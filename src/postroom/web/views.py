@@ -79,7 +79,9 @@ def _thread(record: Record, remote_for: int | None) -> list[dict[str, Any]]:
             display = display_html(m.html, inline, allow)
             shown = {"srcdoc": wrap_document(display, allow), "blocked": display.blocked, "remote": allow}
         why = m.explanation or {}
-        listed = [a for a in atts if not a.inline or not a.content_id]  # inline images show in the frame
+        # An inline image the HTML shows is not listed again; one it never names is (else it would be lost).
+        html = m.html.lower()
+        listed = [a for a in atts if not (a.content_id and f"cid:{a.content_id.strip('<>').lower()}" in html)]
         because = "; ".join(v for v in why.values() if isinstance(v, str) and v)
         out.append({"m": m, "html": shown, "attachments": listed, "why": because})
     return out

