@@ -3,13 +3,14 @@ see answers 404, exactly like one that does not exist, so ids can't be probed.""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Query, Schema
+from ninja import NinjaAPI, P, PathEx, Query, Schema
 from ninja.security import HttpBearer
+from pydantic import Field, StringConstraints
 
 from postroom.people.tokens import user_for_token
 from postroom.records import blobs
@@ -36,16 +37,44 @@ api = NinjaAPI(
 )
 
 
+class Error(Schema):
+    detail: str
+
+
+class ValidationErrors(Schema):
+    detail: list[dict[str, Any]]
+
+
+# What every operation may answer besides its 200: no or a bad token, nothing there (or nothing the caller
+# may see: the same 404), a parameter out of range.
+ERRORS: dict[int, type[Schema]] = {401: Error, 404: Error, 422: ValidationErrors}
+LISTING_ERRORS: dict[int, type[Schema]] = {401: Error, 422: ValidationErrors}
+
+# Ids are the database's positive 64-bit keys; a number beyond them is a 422, never an overflow.
+MAX_ID = 2**63 - 1
+Id = PathEx[int, P(ge=1, le=MAX_ID)]
+
+
+def _download(media_type: str) -> dict[str, Any]:
+    """The OpenAPI of a 200 that is bytes, not JSON (ninja only documents JSON bodies itself)."""
+    content = {media_type: {"schema": {"type": "string", "format": "binary"}}}
+    return {"responses": {200: {"description": "OK", "content": content}}}
+
+
+# PostgreSQL can't take a NUL in a text parameter: a filter with one is a 422, not a 500 there.
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+
+
 class RecordFilters(Schema):
-    kind: str | None = None
-    status: str | None = None
-    team: str | None = None
-    assignee: str | None = None
-    customer: str | None = None
+    kind: Text | None = None
+    status: Text | None = None
+    team: Text | None = None
+    assignee: Text | None = None
+    customer: Text | None = None
     needs_review: bool | None = None
-    q: str | None = None  # text in the subject or in a message's text
-    limit: int = 50
-    offset: int = 0
+    q: Text | None = None  # text in the subject or in a message's text
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=MAX_ID - 500)  # offset + limit stays a 64-bit integer (SQLite's)
 
 
 class Person(Schema):
@@ -75,7 +104,67 @@ def _summary(r: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@api.get("/records", response=list[RecordSummary], summary="Records the caller may see, newest first")
+class AttachmentInfo(Schema):
+    filename: str
+    size: int
+    sha256: str
+
+
+class Outbox(Schema):
+    status: str
+    to: list[str]
+    error: str | None
+    refused: dict[str, Any] | None
+
+
+class MessageDetail(Schema):
+    direction: str
+    entry_type: str | None
+    rule: str | None
+    message_id: str | None
+    from_: Person = Field(alias="from")
+    subject: str
+    date: str | None
+    text: str
+    attachments: list[AttachmentInfo]
+    why: str
+    because: list[str]
+    outbox: Outbox | None = None  # only on a message we sent
+
+
+class RecordDetail(Schema):
+    """records/views.py show_record, key for key and in its order."""
+
+    number: int
+    kind: str
+    status: str
+    subject: str
+    requester: Person
+    mailbox: str | None
+    created: str
+    message_count: int
+    archive: bool
+    customer: str | None
+    contact: str | None
+    category: str | None
+    team: str | None
+    assignee: str | None
+    priority: str
+    tags: list[str]
+    fields: dict[str, Any]
+    needs_review: bool
+    review_reason: str | None
+    rule: str | None
+    messages: list[MessageDetail]
+    followers: list[str]
+    named_reference: int | None
+
+
+@api.get(
+    "/records",
+    response={200: list[RecordSummary], **LISTING_ERRORS},
+    summary="Records the caller may see, newest first",
+)
 def list_records(request: HttpRequest, filters: Query[RecordFilters]) -> list[dict[str, Any]]:
     rows = visible_records(request.user).select_related("team", "assignee").order_by("-number")
     exact = {"kind": filters.kind, "status": filters.status, "team__name": filters.team,
@@ -85,20 +174,31 @@ def list_records(request: HttpRequest, filters: Query[RecordFilters]) -> list[di
     if filters.q:
         text = Message.objects.filter(text__icontains=filters.q).values("record_id")
         rows = rows.filter(Q(subject__icontains=filters.q) | Q(pk__in=text))
-    limit = max(1, min(filters.limit, 500))
-    return [_summary(r) for r in rows[max(0, filters.offset) : max(0, filters.offset) + limit]]
+    return [_summary(r) for r in rows[filters.offset : filters.offset + filters.limit]]
 
 
-@api.get("/records/{number}", summary="One record with its messages (as `postroom records show --json`)")
-def get_record(request: HttpRequest, number: int) -> dict[str, Any]:
+# by_alias: a message's "from"; exclude_unset: "outbox" only on a message we sent, as `records show`.
+@api.get(
+    "/records/{number}",
+    response={200: RecordDetail, **ERRORS},
+    by_alias=True,
+    exclude_unset=True,
+    summary="One record with its messages (as `postroom records show --json`)",
+)
+def get_record(request: HttpRequest, number: Id) -> dict[str, Any]:
     get_object_or_404(visible_records(request.user), pk=number)
     shown = show_record(number)
     assert shown is not None
     return shown
 
 
-@api.get("/records/{number}/messages/{message_id}/raw", summary="A message's raw bytes (message/rfc822)")
-def get_raw(request: HttpRequest, number: int, message_id: int) -> HttpResponse:
+@api.get(
+    "/records/{number}/messages/{message_id}/raw",
+    response={200: None, **ERRORS},
+    openapi_extra=_download("message/rfc822"),
+    summary="A message's raw bytes (message/rfc822)",
+)
+def get_raw(request: HttpRequest, number: Id, message_id: Id) -> HttpResponse:
     record = get_object_or_404(visible_records(request.user), pk=number)
     message = get_object_or_404(Message, pk=message_id, record=record)
     response = HttpResponse(blobs.read(message.raw_sha256), content_type="message/rfc822")
@@ -106,8 +206,13 @@ def get_raw(request: HttpRequest, number: int, message_id: int) -> HttpResponse:
     return response
 
 
-@api.get("/attachments/{attachment_id}", summary="An attachment's bytes")
-def get_attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
+@api.get(
+    "/attachments/{attachment_id}",
+    response={200: None, **ERRORS},
+    openapi_extra=_download("application/octet-stream"),
+    summary="An attachment's bytes",
+)
+def get_attachment(request: HttpRequest, attachment_id: Id) -> HttpResponse:
     visible = visible_records(request.user).values("pk")
     att = get_object_or_404(Attachment, pk=attachment_id, message__record__in=visible)
     # Served as a download, never rendered in our origin: a mail's HTML or SVG can't run script here.
