@@ -26,6 +26,7 @@ COMMANDS = {
     "outbox": "outbox_cmd",
     "user": "people_cmd",
     "token": "people_cmd",
+    "webhook": "hooks_cmd",
 }
 
 

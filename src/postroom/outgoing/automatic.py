@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from postroom.hooks import events as webhooks
 from postroom.mail.message import ParsedMessage
 from postroom.mailboxes import settings as site_settings
 from postroom.mailboxes.models import Delivery, DeliveryStatus, Mailbox
@@ -31,6 +32,7 @@ def after_store(context: MailboxContext, plans: list[Plan]) -> None:
     mailbox = context.mailbox
     before = {id(p): len(p.why) for p in plans}
     _bounces([p for p in plans if p.status == DeliveryStatus.STORED and p.msg is not None and p.msg.bounce])
+    webhooks.after_store(plans)  # record_created / message_added, with or without smtp settings
     if mailbox.smtp_host:
         _auto_replies(context, [p for p in plans if p.opens and p.status == DeliveryStatus.STORED])
         notify([e for p in plans if (e := _event(p)) is not None])

@@ -45,6 +45,8 @@ def serve(stop: threading.Event, on_cycle: Callable[[CycleResult], None] = lambd
             due[mailbox.pk] = time.monotonic() + delay
         if not stop.is_set():
             _send_outbox(stop)
+        if not stop.is_set():
+            _send_webhooks(stop)
         wake = min((due.get(m.pk, 0.0) for m in mailboxes), default=time.monotonic() + 5.0)
         stop.wait(timeout=max(0.5, min(wake - time.monotonic(), 5.0)))
 
@@ -60,3 +62,16 @@ def _send_outbox(stop: threading.Event) -> None:
         return
     if summary.sent or summary.failed or summary.retrying:
         log.info("outbox: sent %d, retrying %d, failed %d", summary.sent, summary.retrying, summary.failed)
+
+
+def _send_webhooks(stop: threading.Event) -> None:
+    """What the webhooks have due: signed POSTs of record events (retried with their own backoff)."""
+    from postroom.hooks.sender import deliver_due
+
+    try:
+        summary = deliver_due(stop=stop.is_set)
+    except Exception:  # the database went away: the next round tries again; the service keeps running
+        log.exception("webhooks: delivering failed")
+        return
+    if summary.sent or summary.failed or summary.retrying:
+        log.info("webhooks: sent %d, retrying %d, failed %d", summary.sent, summary.retrying, summary.failed)

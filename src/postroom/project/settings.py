@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "postroom.people",
     "postroom.records",
     "postroom.outgoing",
+    "postroom.hooks",
     "postroom.web",
 ]
 

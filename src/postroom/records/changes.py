@@ -53,6 +53,7 @@ def assign(number: int, username: str | None, by: str | None = None) -> str:
 
 
 def set_status(number: int, status: str, by: str | None = None) -> str:
+    from postroom.hooks.events import status_changed
     from postroom.outgoing.notify import Event, notify
 
     if status not in RecordStatus.values:
@@ -66,6 +67,7 @@ def set_status(number: int, status: str, by: str | None = None) -> str:
         record.save(update_fields=["status", "updated"])
         summary = f"{before} -> {status}" + (f" by {by}" if by else "")
         notify([Event(number, "status_change", _actor(by), summary)])
+        status_changed(record, before, status, by)  # webhooks
     return f"record {number}: {before} -> {status}"
 
 
