@@ -133,6 +133,9 @@ def test_fields_are_set_and_removed_from_the_record_page(desk: dict[str, int]) -
 
 
 def test_a_record_made_by_hand_needs_no_mailbox(desk: dict[str, int]) -> None:
+    from postroom.hooks.models import Webhook, WebhookDelivery
+
+    Webhook.objects.create(name="crm", url="https://crm.test/hook", events=["record_created"])
     ann = _as("ann")
     bad = ann.post("/records/new", {"kind": "job", "subject": " ", "team": "Field"})
     assert bad.status_code == 400 and b"a record needs a subject" in bad.content
@@ -149,3 +152,5 @@ def test_a_record_made_by_hand_needs_no_mailbox(desk: dict[str, int]) -> None:
     )  # type: ignore[union-attr]
     page = ann.get(made["Location"]).content.decode()
     assert "Called at 9." in page and "mailbox sends no mail" in page
+    (hook,) = WebhookDelivery.objects.all()  # other systems hear of it as of any new record
+    assert hook.event == "record_created" and hook.payload["record"]["subject"] == "Phone: tap drips"

@@ -162,4 +162,7 @@ def create_by_hand(
         notify(
             [Event(record.pk, "new_record", actor, f"made by hand by {getattr(by, 'username', '')}", text)]
         )
+        from postroom.hooks.events import emit, record_json
+
+        emit("record_created", record.pk, {"record": record_json(record)})  # webhooks too: no mail needed
     return record.pk
