@@ -49,3 +49,24 @@ def test_held_mail_is_let_through_and_other_mail_discarded_but_kept() -> None:
     other = Client()
     assert other.login(username="ann", password="ann-password")
     assert other.get("/quarantine").status_code == 403
+
+
+def test_quarantined_mail_is_imported_as_a_new_record_or_added_to_a_chosen_one() -> None:
+    get_user_model().objects.create_superuser("boss", "boss@d.test", "boss-password")
+    box = Mailbox.objects.create(
+        name="desk", protocol="imap", host="h", port=1, username="u", address="desk@d.test",
+        backfill_done=True,
+    )  # fmt: skip
+    site_settings.put("flood_records", 1)
+    first = ingest(box, "pipe:0", mail("Alert 0", sender="robot@m.test"))
+    for i in (1, 2):
+        ingest(box, f"pipe:{i}", mail(f"Alert {i}", sender="robot@m.test"))
+    one, two = Delivery.objects.filter(status=DeliveryStatus.HELD).order_by("pk")
+    admin = Client()
+    assert admin.login(username="boss", password="boss-password")
+    assert "no+record" in admin.post(f"/quarantine/{one.pk}", {"action": "add", "record": "999"})["Location"]
+    admin.post(f"/quarantine/{one.pk}", {"action": "add", "record": f"#{first.record}"})
+    admin.post(f"/quarantine/{two.pk}", {"action": "new"})
+    assert Record.objects.count() == 2
+    assert Record.objects.get(pk=first.record).message_count == 2
+    assert Record.objects.exclude(pk=first.record).get().subject == "Alert 2"

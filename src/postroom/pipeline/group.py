@@ -31,12 +31,20 @@ class Item:
     archive: bool = False
     delivery_id: int | None = None  # reprocessing a failed ledger entry
     release: bool = False  # a held mail an admin let through: the flood limit does not apply
+    # An admin's choice from the quarantine: 0 = a new record whatever it names; N = add it to record N.
+    place: int | None = None
 
 
 def _same_key(msg: ParsedMessage, raw_sha256: str) -> tuple[str, str]:
     """Same body and same Message-ID, or for mail without one, the same raw bytes."""
     same = "id:" + msg.message_id if msg.message_id else "raw:" + raw_sha256
     return (msg.body_sha256, same)
+
+
+def _placed(place: int) -> ThreadMatch:
+    if place == 0:
+        return ThreadMatch(None, "new", "imported as a new record by an admin, from the quarantine")
+    return ThreadMatch(place, "chosen", f"added to record {place} by an admin, from the quarantine")
 
 
 def _bounced_id(msg: ParsedMessage) -> str:
@@ -90,7 +98,9 @@ class GroupDecider:
             self.context.reference_format,
             self.context.mailbox.subject_reference_from_anyone,
         )
-        if msg.bounce and match.record is None:
+        if item.place is not None:
+            match = _placed(item.place)
+        elif msg.bounce and match.record is None:
             match = self._bounce_match(msg)
             if match.record is None:
                 status, reason = DeliveryStatus.UNPROCESSED, match.reason
@@ -101,7 +111,8 @@ class GroupDecider:
             return Plan(
                 item.key, prepared.raw, status, reason, msg=msg, delivery_id=item.delivery_id, route=decision
             )
-        if match.record is None and not item.archive and not item.release and (flood := self._flooding(msg)):
+        chosen = item.release or item.place is not None  # an admin decided: no flood limit
+        if match.record is None and not item.archive and not chosen and (flood := self._flooding(msg)):
             return Plan(
                 item.key, prepared.raw, DeliveryStatus.HELD, flood, msg=msg, delivery_id=item.delivery_id
             )

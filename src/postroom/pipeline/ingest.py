@@ -51,11 +51,12 @@ def ingest(
     return ingest_group(context or lookups.context_for(mailbox), [Item(key, prepare(raw), archive)])[0]
 
 
-def reprocess(delivery: Delivery, raw: bytes) -> Outcome:
-    """Try a failed (or held) message again, in place of its ledger entry."""
+def reprocess(delivery: Delivery, raw: bytes, place: int | None = None) -> Outcome:
+    """Try a failed (or held) message again, in place of its ledger entry; ``place``: 0 for a new record,
+    a record's number to add it there (an admin's choice), None to decide as an import does."""
     context = lookups.context_for(delivery.mailbox)
     release = delivery.status == DeliveryStatus.HELD  # an admin let it through: no flood limit
-    item = Item(delivery.source_key, prepare(raw), delivery_id=delivery.pk, release=release)
+    item = Item(delivery.source_key, prepare(raw), delivery_id=delivery.pk, release=release, place=place)
     return ingest_group(context, [item])[0]
 
 

@@ -10,7 +10,7 @@ from postroom.pipeline.ingest import Outcome, reprocess
 from postroom.records import blobs
 
 
-def reprocess_failed(delivery_id: int | None) -> list[tuple[int, Outcome]]:
+def reprocess_failed(delivery_id: int | None, place: int | None = None) -> list[tuple[int, Outcome]]:
     """Retry one failed or held delivery (by id: a held one is let through the flood limit), or every
     failed one (None; held mail is released one by one, on purpose)."""
     failed = Delivery.objects.filter(status=DeliveryStatus.FAILED).select_related("mailbox").order_by("pk")
@@ -22,5 +22,5 @@ def reprocess_failed(delivery_id: int | None) -> list[tuple[int, Outcome]]:
     results = []
     for delivery in failed:
         Delivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1)
-        results.append((delivery.pk, reprocess(delivery, blobs.read(delivery.raw_sha256))))
+        results.append((delivery.pk, reprocess(delivery, blobs.read(delivery.raw_sha256), place)))
     return results

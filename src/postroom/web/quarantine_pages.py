@@ -3,6 +3,8 @@ mail; retry it, import it as a new record, add it to a chosen record, or discard
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -13,6 +15,7 @@ from postroom.mailboxes.models import Delivery, DeliveryStatus
 from postroom.people.models import Role
 from postroom.records import blobs
 from postroom.records.access import role_of
+from postroom.records.models import Record
 
 QUARANTINED = (DeliveryStatus.FAILED, DeliveryStatus.HELD)
 
@@ -41,14 +44,23 @@ def quarantined_raw(request: HttpRequest, delivery_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def quarantine_action(request: HttpRequest, delivery_id: int) -> HttpResponse:
-    """retry (as a fresh import would), discard (the row stays, as `discarded`, with who did it)."""
+    """retry (as a fresh import would), new (a new record whatever it names), add (to the record given),
+    discard (the row stays, as `discarded`, with who did it)."""
     _admin(request)
     from postroom.pipeline.reprocess import reprocess_failed
 
     d = get_object_or_404(Delivery, pk=delivery_id, status__in=QUARANTINED)
     action = request.POST.get("action")
-    if action == "retry":
-        ((_, outcome),) = reprocess_failed(d.pk)
+    place: int | None = None
+    if action == "new":
+        place = 0
+    elif action == "add":
+        number = request.POST.get("record", "").strip().lstrip("#")
+        if not number.isdigit() or not Record.objects.filter(pk=int(number)).exists():
+            return redirect(f"/quarantine?{urlencode({'done': f'{d.pk}: no record {number!r}'})}")
+        place = int(number)
+    if action in ("retry", "new", "add"):
+        ((_, outcome),) = reprocess_failed(d.pk, place)
         where = f" (record {outcome.record})" if outcome.record else ""
         message = f"{outcome.status}{where}{': ' + outcome.reason if outcome.reason else ''}"
     elif action == "discard":
@@ -59,6 +71,4 @@ def quarantine_action(request: HttpRequest, delivery_id: int) -> HttpResponse:
         message = "discarded (kept for audit)"
     else:
         message = f"unknown action {action!r}"
-    from urllib.parse import urlencode
-
     return redirect(f"/quarantine?{urlencode({'done': f'{d.pk}: {message}'})}")
