@@ -23,6 +23,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.dovecot, pytest.mark.django_db(tr
 SHOTS_DIR = os.environ.get("POSTROOM_SCREENSHOTS")
 
 
+RULE = """rules:
+- name: plumbing
+  subject_contains: tap
+  import_as: job
+  mappings:
+  - {field: site_address, start: 'Site Address:'}
+"""
+
+
 def _log_in(page: Any, base: str, name: str, password: str) -> None:
     page.goto(f"{base}/login")
     page.fill("input[name=username]", name)
@@ -65,7 +74,21 @@ def test_admin_adds_a_mailbox_imports_and_replies(
     box = Mailbox.objects.get(name="support")
     assert box.enabled and "smtp 127.0.0.1" in page.inner_text("#check")
 
-    html_mail = mail("Leaking tap", sender="Carol <carol@customer.test>", to="support@desk.test")
+    # A rule with a field mapping, saved and tested on an uploaded mail (the dry run writes nothing).
+    page.goto(f"{base}/mailboxes/support/rules")
+    page.fill("textarea[name=rules]", RULE)
+    page.click("button[value=save]")
+    assert "added rule plumbing" in page.inner_text("#saved")
+    eml = tmp_path / "order.eml"
+    eml.write_bytes(mail("Leaking tap", sender="Carol <carol@customer.test>", to="support@desk.test",
+                         body="Site Address: 4 Harbour St\nPlease come soon.\n"))  # fmt: skip
+    page.set_input_files("input[name=eml]", str(eml))
+    page.click("button[value=test]")
+    result = page.inner_text("section[data-outcome=new]")
+    assert "job" in result and "site_address: 4 Harbour St" in result
+    page.screenshot(path=str(shots / "rules-test.png"), full_page=True)
+
+    html_mail = eml.read_bytes()
     dovecot.append([html_mail], folder=mailbox_folder)
     Mailbox.objects.filter(pk=box.pk).update(backfill_done=True)
     box.refresh_from_db()
