@@ -94,3 +94,26 @@ def test_the_openapi_document_describes_the_endpoints() -> None:
     assert response.status_code == 200
     paths = json.loads(response.content)["paths"]
     assert {"/api/records", "/api/records/{number}", "/api/attachments/{attachment_id}"} <= set(paths)
+
+
+def test_mailboxes_and_rules_are_for_admins_and_never_show_a_password(desk: dict[str, object]) -> None:
+    from postroom.mailboxes.models import Rule
+
+    box = Mailbox.objects.get(name="desk")
+    box.set_password("imap-secret")
+    box.save()
+    Rule.objects.create(
+        mailbox=box, name="jobs", order=10, spec={"subject_contains": ["job"], "import_as": "job"}
+    )
+    assert _get(desk["ann"], "/api/mailboxes")[0] == 403
+    assert _get(desk["ann"], "/api/mailboxes/desk/rules")[0] == 403
+    boss = get_user_model().objects.create_superuser("boss", "boss@d.test")
+    token = create_token(boss, "t")
+    status, boxes = _get(token, "/api/mailboxes")
+    assert status == 200 and [b["name"] for b in boxes] == ["desk"]  # type: ignore[union-attr, index]
+    assert "imap-secret" not in json.dumps(boxes) and "password" not in json.dumps(boxes)
+    status, rules = _get(token, "/api/mailboxes/desk/rules")
+    assert status == 200 and rules == [
+        {"name": "jobs", "order": 10, "spec": {"subject_contains": ["job"], "import_as": "job"}}
+    ]
+    assert _get(token, "/api/mailboxes/nope/rules")[0] == 404

@@ -226,3 +226,85 @@ def _quote(name: str) -> str:
     from urllib.parse import quote
 
     return quote(name, safe="")
+
+
+# --- mailboxes and rules (admins) ------------------------------------------------------------------------
+
+ADMIN_ERRORS: dict[int, type[Schema]] = {401: Error, 403: Error, 404: Error, 422: ValidationErrors}
+
+
+class MailboxHealth(Schema):
+    name: str
+    protocol: str
+    host: str
+    port: int
+    security: str
+    folder: str
+    address: str
+    record_kind: str
+    after_import: str
+    enabled: bool
+    sends: bool  # it has smtp: settings
+    last_success: str | None
+    consecutive_failures: int
+    last_error: str | None
+    waiting_on_server: int | None
+
+
+class RuleOut(Schema):
+    name: str
+    order: int
+    spec: dict[str, Any]  # as the configuration file writes it (see the README's rules table)
+
+
+def _admin(request: HttpRequest) -> None:
+    from ninja.errors import HttpError
+
+    from postroom.people.models import Role
+    from postroom.records.access import role_of
+
+    if role_of(request.user) != Role.ADMIN:
+        raise HttpError(403, "only admins see mailboxes and rules")
+
+
+def _mailbox_json(m: Any) -> dict[str, Any]:
+    return {
+        "name": m.name,
+        "protocol": m.protocol,
+        "host": m.host,
+        "port": m.port,
+        "security": m.security,
+        "folder": m.folder,
+        "address": m.address,
+        "record_kind": m.record_kind,
+        "after_import": m.after_import,
+        "enabled": m.enabled,
+        "sends": bool(m.smtp_host),
+        "last_success": m.last_success_at.isoformat() if m.last_success_at else None,
+        "consecutive_failures": m.consecutive_failures,
+        "last_error": m.last_error or None,
+        "waiting_on_server": m.waiting_on_server,
+    }  # fmt: skip (no password, ever)
+
+
+@api.get(
+    "/mailboxes", response={200: list[MailboxHealth], 401: Error, 403: Error}, summary="Mailboxes (admins)"
+)
+def list_mailboxes(request: HttpRequest) -> list[dict[str, Any]]:
+    from postroom.mailboxes.models import Mailbox
+
+    _admin(request)
+    return [_mailbox_json(m) for m in Mailbox.objects.order_by("name")]
+
+
+MailboxName = PathEx[str, P(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+@api.get("/mailboxes/{name}/rules", response={200: list[RuleOut], **ADMIN_ERRORS},
+         summary="A mailbox's rules in the order they apply (admins)")  # fmt: skip
+def list_rules(request: HttpRequest, name: MailboxName) -> list[dict[str, Any]]:
+    from postroom.mailboxes.models import Mailbox, Rule
+
+    _admin(request)
+    mailbox = get_object_or_404(Mailbox, name=name)
+    return [{"name": r.name, "order": r.order, "spec": r.spec} for r in Rule.objects.filter(mailbox=mailbox)]
