@@ -4,7 +4,15 @@ from django.contrib.auth import views as auth
 from django.urls import path
 
 from postroom.api.views import api
-from postroom.web import health_pages, mailbox_pages, people_pages, quarantine_pages, rule_pages, views
+from postroom.web import (
+    health_pages,
+    mailbox_pages,
+    people_pages,
+    quarantine_pages,
+    rule_form,
+    rule_pages,
+    views,
+)
 
 urlpatterns = [
     path("api/", api.urls),
@@ -24,6 +32,9 @@ urlpatterns = [
     path("mailboxes/<str:name>", mailbox_pages.mailbox_edit),
     path("mailboxes/<str:name>/enabled", mailbox_pages.mailbox_toggle),
     path("mailboxes/<str:name>/rules", rule_pages.rules_page),
+    path("mailboxes/<str:name>/rules/list", rule_form.rule_list),
+    path("mailboxes/<str:name>/rules/new", rule_form.rule_edit),
+    path("mailboxes/<str:name>/rules/<int:index>", rule_form.rule_edit),
     path("mailboxes/<str:name>/health", health_pages.health_page),
     path("people", people_pages.people),
     path("people/users", people_pages.save_user_page),
