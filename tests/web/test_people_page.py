@@ -61,3 +61,33 @@ def test_bad_input_is_refused_with_the_reason(admin: Client) -> None:
     assert agent.login(username="ann", password="ann-password")
     assert agent.get("/people").status_code == 403
     assert agent.post("/people/users", {"name": "Y", "email": "y@d.test", "role": "admin"}).status_code == 403
+
+
+def test_accounts_contacts_and_global_filters_made_here_round_trip(admin: Client) -> None:
+    admin.post("/people/accounts", {"name": "JMC PTY Ltd", "domains": "jmc.example.com, jmc.example.net"})
+    taken = admin.post("/people/accounts", {"name": "Other", "domains": "jmc.example.com"})
+    assert "already+a+domain+of+account+JMC" in taken["Location"]
+    assert (
+        "not+a+domain"
+        in admin.post("/people/accounts", {"name": "X", "domains": "not a domain!"})["Location"]
+    )
+    admin.post(
+        "/people/contacts",
+        {"email": "Office@JMC.example.com", "name": "JMC office", "account": "JMC PTY Ltd"},
+    )
+    assert (
+        "no+account" in admin.post("/people/contacts", {"email": "a@b.test", "account": "Nope"})["Location"]
+    )
+    saved = admin.post(
+        "/filters", {"filters": "filters:\n- {name: newsletters, from_domain: news.example.com}\n"}
+    )
+    assert saved.status_code == 200, saved.content.decode().split("Not saved:")[-1][:500]
+    assert "added filter newsletters" in saved.content.decode()
+    bad = admin.post("/filters", {"filters": "filters:\n- {name: all}\n"})
+    assert (
+        bad.status_code == 400
+        and "a filter without conditions would skip every message" in bad.content.decode()
+    )
+    dumped = dump_config(current_config())
+    assert "JMC PTY Ltd" in dumped and "office@jmc.example.com" in dumped and "newsletters" in dumped
+    assert apply_config(load_config_text(dumped)) == []

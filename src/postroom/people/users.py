@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from postroom.core.errors import ConfigError
-from postroom.people.models import Profile, Role, Team
+from postroom.people.models import Account, Contact, Profile, Role, Team
 
 NOTIFY_EVENTS = ("new_record", "new_message", "assignment", "status_change")
 
@@ -79,3 +80,38 @@ def save_team(
         team.members.set(member_rows)
         team.admins.set(admin_rows)
     return team, created
+
+
+_DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")  # its subdomains belong to it too, as in the file
+
+
+def save_account(name: str, domains: Iterable[str]) -> tuple[Account, bool]:
+    """An account (a customer) with the domains whose mail belongs to it; one domain, one account."""
+    name = " ".join(name.split())
+    if not name or len(name) > 255:
+        raise ConfigError("an account needs a name of at most 255 characters")
+    wanted = list(dict.fromkeys(d.strip().lower() for d in domains if d.strip()))
+    if bad := [d for d in wanted if not _DOMAIN.match(d)]:
+        raise ConfigError(f"{bad[0]!r} is not a domain like example.com")
+    for other in Account.objects.exclude(name=name):
+        if taken := set(wanted) & set(other.domains):
+            raise ConfigError(f"{sorted(taken)[0]!r} is already a domain of account {other.name}")
+    account, created = Account.objects.get_or_create(name=name)
+    account.domains, account.configured = wanted, True
+    account.save()
+    return account, created
+
+
+def save_contact(email: str, name: str, account: str | None) -> tuple[Contact, bool]:
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ConfigError(f"{email!r} is not an email address") from exc
+    row = Account.objects.filter(name=account).first() if account else None
+    if account and row is None:
+        raise ConfigError(f"no account {account!r}")
+    contact, created = Contact.objects.get_or_create(email=email)
+    contact.name, contact.account, contact.configured = name.strip(), row, True
+    contact.save()
+    return contact, created

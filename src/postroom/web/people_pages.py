@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from postroom.core.errors import ConfigError
 from postroom.people.models import Account, Contact, Role, Team
-from postroom.people.users import NOTIFY_EVENTS, save_team, save_user
+from postroom.people.users import NOTIFY_EVENTS, save_account, save_contact, save_team, save_user
 from postroom.records.access import role_of
 
 
@@ -65,4 +65,32 @@ def save_team_page(request: HttpRequest) -> HttpResponse:
         return redirect("/people?" + urlencode({"problem": str(exc)}))
     return redirect(
         "/people?" + urlencode({"done": f"{'added' if created else 'changed'} team {p.get('name')}"})
+    )
+
+
+@login_required
+@require_POST
+def save_account_page(request: HttpRequest) -> HttpResponse:
+    _admin(request)
+    p = request.POST
+    try:
+        _, created = save_account(p.get("name", ""), p.get("domains", "").replace(",", " ").split())
+    except ConfigError as exc:
+        return redirect("/people?" + urlencode({"problem": str(exc)}))
+    return redirect(
+        "/people?" + urlencode({"done": f"{'added' if created else 'changed'} account {p.get('name')}"})
+    )
+
+
+@login_required
+@require_POST
+def save_contact_page(request: HttpRequest) -> HttpResponse:
+    _admin(request)
+    p = request.POST
+    try:
+        _, created = save_contact(p.get("email", ""), p.get("name", ""), p.get("account") or None)
+    except ConfigError as exc:
+        return redirect("/people?" + urlencode({"problem": str(exc)}))
+    return redirect(
+        "/people?" + urlencode({"done": f"{'added' if created else 'changed'} contact {p.get('email')}"})
     )

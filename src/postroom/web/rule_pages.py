@@ -115,3 +115,47 @@ def _test(mailbox: Mailbox, request: HttpRequest) -> list[dict[str, Any]]:
         else {"mail": name, **explain(mailbox, raw, context)}
         for name, raw in mails
     ]  # fmt: skip
+
+
+def _with_global_filters(text: str) -> str:
+    """The whole configuration as a file with its global `filters:` replaced by ``text``."""
+    from postroom.mailboxes.sync import current_config
+
+    section = yaml.safe_load(text) if text.strip() else {}
+    if not isinstance(section, dict) or set(section) - {"filters"}:
+        raise ValueError("write `filters:` as in the configuration file (global filters only)")
+    document = yaml.safe_load(dump_config(current_config()))
+    document.pop("filters", None)
+    if section.get("filters"):
+        document["filters"] = section["filters"]
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1000)
+
+
+@login_required
+def global_filters_page(request: HttpRequest) -> HttpResponse:
+    """The filters every mailbox applies before its own, edited as the file writes them."""
+    _admin(request)
+    from postroom.mailboxes import sync_rules
+    from postroom.mailboxes.config_rules import filter_to_dict
+    from postroom.mailboxes.sync import current_config
+
+    problems: list[str] = []
+    saved: list[str] = []
+    if request.method == "POST":
+        text = request.POST.get("filters", "")
+        try:
+            config = load_config_text(_with_global_filters(text), "filters")
+        except (ConfigFileError, ValueError, yaml.YAMLError) as exc:
+            problems = exc.problems if isinstance(exc, ConfigFileError) else [str(exc)]
+        else:
+            with transaction.atomic():
+                saved = sync_rules.apply_routing(config) or ["nothing changed"]
+    else:
+        filters = [filter_to_dict(f) for f in current_config().filters]
+        text = (
+            yaml.safe_dump({"filters": filters}, sort_keys=False, allow_unicode=True)
+            if filters
+            else "filters:\n"
+        )
+    return render(request, "postroom/filters.html", {"text": text, "problems": problems, "saved": saved},
+                  status=400 if problems else 200)  # fmt: skip
