@@ -45,15 +45,14 @@ def run(args: argparse.Namespace) -> int:
 def _check_smtp(mailbox: object) -> int:
     """The outgoing server too, when the mailbox sends: connect, TLS, login — no mail is sent."""
     from postroom.mailboxes.server import smtp_settings
-    from postroom.outgoing.smtp import Connection, SendError
+    from postroom.outgoing.smtp import SendError, check
 
     settings = smtp_settings(mailbox)  # type: ignore[arg-type]
     if settings is None:
         return 0
     where = f"smtp {settings.host}:{settings.port} ({settings.security})"
     try:
-        with Connection(settings) as conn:
-            conn.open()
+        check(settings)
     except SendError as exc:
         console.print(f"[red]✗ {where}: failed[/red]", highlight=False)
         console.print(f"  {exc.reason}", highlight=False, markup=False)

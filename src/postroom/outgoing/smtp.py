@@ -159,3 +159,10 @@ def _os_reason(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return f"the server closed the connection ({exc or 'no reason given'})"
     return f"{type(exc).__name__}: {exc}"
+
+
+def check(settings: SmtpSettings) -> None:
+    """Connect, secure and log in, sending nothing (`postroom check`, the mailbox form); SendError says
+    what failed."""
+    with Connection(settings) as conn:
+        conn.open()

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
@@ -18,8 +17,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from postroom.mailboxes.models import Delivery, DeliveryStatus, Mailbox
-from postroom.people.models import Role
-from postroom.records.access import role_of
+from postroom.web.permissions import require_admin
 
 DAYS = 30
 FAILING_AFTER = 3  # consecutive failed cycles
@@ -71,8 +69,7 @@ def chart_bars(days: list[tuple[date, int]], width: int = 600, height: int = 120
 
 @login_required
 def health_page(request: HttpRequest, name: str) -> HttpResponse:
-    if role_of(request.user) != Role.ADMIN:
-        raise PermissionDenied("only admins see mailbox health")
+    require_admin(request)
     mailbox = get_object_or_404(Mailbox, name=name)
     counts = dict(
         Delivery.objects.filter(mailbox=mailbox)

@@ -21,8 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from postroom.core.errors import ConfigError, ConnectionStepError
 from postroom.mailboxes.config_file import ConfigFileError, load_config_text
 from postroom.mailboxes.models import Mailbox
-from postroom.people.models import Role
-from postroom.records.access import role_of
+from postroom.web.permissions import require_admin
 
 FIELDS = ("name", "protocol", "host", "port", "security", "ca_file", "username", "password", "folder",
           "address", "record_kind", "after_import", "interval")  # fmt: skip
@@ -30,14 +29,9 @@ SMTP_FIELDS = ("host", "port", "security", "ca_file", "username", "password", "f
 _PROBLEM = re.compile(r"key '([\w.]+)': (.*)$")
 
 
-def _admin(request: HttpRequest) -> None:
-    if role_of(request.user) != Role.ADMIN:
-        raise PermissionDenied("only admins manage mailboxes")
-
-
 @login_required
 def mailbox_list(request: HttpRequest) -> HttpResponse:
-    _admin(request)
+    require_admin(request)
     from postroom.cli.status_cmd import health
 
     return render(request, "postroom/mailboxes.html", {"mailboxes": health()})
@@ -119,7 +113,8 @@ def _shared_account(config_box: Any, row: Mailbox | None) -> str | None:
 def _check(row: Mailbox) -> tuple[bool, list[str]]:
     """`postroom check` for the saved settings: (passed, lines to show)."""
     from postroom.mailboxes.server import server_settings, smtp_settings
-    from postroom.outgoing.smtp import Connection, SendError
+    from postroom.outgoing.smtp import SendError
+    from postroom.outgoing.smtp import check as check_smtp
     from postroom.sources.diagnose import check, explain
 
     try:
@@ -132,8 +127,7 @@ def _check(row: Mailbox) -> tuple[bool, list[str]]:
     try:
         smtp = smtp_settings(row)
         if smtp is not None:
-            with Connection(smtp) as conn:
-                conn.open()
+            check_smtp(smtp)
             lines.append(f"smtp {smtp.host}:{smtp.port}: connected and logged in")
     except (SendError, ConfigError) as exc:
         return False, [*lines, getattr(exc, "reason", str(exc))]
@@ -142,7 +136,7 @@ def _check(row: Mailbox) -> tuple[bool, list[str]]:
 
 @login_required
 def mailbox_edit(request: HttpRequest, name: str | None = None) -> HttpResponse:
-    _admin(request)
+    require_admin(request)
     from postroom.mailboxes.sync import _apply_mailbox
 
     row = get_object_or_404(Mailbox, name=name) if name else None
@@ -198,7 +192,7 @@ def _initial(row: Mailbox | None) -> dict[str, Any]:
 @login_required
 def mailbox_toggle(request: HttpRequest, name: str) -> HttpResponse:
     """One switch: importing on or off for a mailbox, at any time."""
-    _admin(request)
+    require_admin(request)
     if request.method != "POST":
         raise PermissionDenied("use the form")
     row = get_object_or_404(Mailbox, name=name)

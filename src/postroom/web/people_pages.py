@@ -4,11 +4,12 @@ and the configuration file; `config dump` afterwards shows what was done here.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -17,16 +18,12 @@ from postroom.core.errors import ConfigError
 from postroom.people.models import Account, Contact, Role, Team
 from postroom.people.users import NOTIFY_EVENTS, save_account, save_contact, save_team, save_user
 from postroom.records.access import role_of
-
-
-def _admin(request: HttpRequest) -> None:
-    if role_of(request.user) != Role.ADMIN:
-        raise PermissionDenied("only admins manage people")
+from postroom.web.permissions import require_admin
 
 
 @login_required
 def people(request: HttpRequest) -> HttpResponse:
-    _admin(request)
+    require_admin(request)
     users = get_user_model().objects.order_by("username").prefetch_related("teams")
     return render(request, "postroom/people.html", {
         "users": [(u, role_of(u) or "inactive") for u in users],
@@ -36,61 +33,51 @@ def people(request: HttpRequest) -> HttpResponse:
     })  # fmt: skip
 
 
+def _saved(what: str, name: str, save: Callable[[], tuple[Any, bool]]) -> HttpResponse:
+    """Run one save and go back to the page saying what was done, or what was wrong."""
+    try:
+        _, created = save()
+    except ConfigError as exc:
+        return redirect("/people?" + urlencode({"problem": str(exc)}))
+    return redirect("/people?" + urlencode({"done": f"{'added' if created else 'changed'} {what} {name}"}))
+
+
 @login_required
 @require_POST
 def save_user_page(request: HttpRequest) -> HttpResponse:
-    _admin(request)
+    require_admin(request)
     p = request.POST
-    try:
-        _, created = save_user(p.get("name", ""), p.get("email", ""), p.get("role", ""), p.getlist("teams"),
-                               p.get("password") or None)  # fmt: skip
-    except ConfigError as exc:
-        return redirect("/people?" + urlencode({"problem": str(exc)}))
-    return redirect(
-        "/people?" + urlencode({"done": f"{'added' if created else 'changed'} user {p.get('name')}"})
-    )
+    return _saved("user", p.get("name", ""), lambda: save_user(
+        p.get("name", ""), p.get("email", ""), p.get("role", ""), p.getlist("teams"),
+        p.get("password") or None,
+    ))  # fmt: skip
 
 
 @login_required
 @require_POST
 def save_team_page(request: HttpRequest) -> HttpResponse:
-    _admin(request)
+    require_admin(request)
     p = request.POST
-    try:
-        _, created = save_team(
-            p.get("name", ""), p.getlist("members"), p.getlist("admins"), p.get("agents_see", "team"),
-            p.get("notify_members") == "1", p.getlist("events"),
-        )  # fmt: skip
-    except ConfigError as exc:
-        return redirect("/people?" + urlencode({"problem": str(exc)}))
-    return redirect(
-        "/people?" + urlencode({"done": f"{'added' if created else 'changed'} team {p.get('name')}"})
-    )
+    return _saved("team", p.get("name", ""), lambda: save_team(
+        p.get("name", ""), p.getlist("members"), p.getlist("admins"), p.get("agents_see", "team"),
+        p.get("notify_members") == "1", p.getlist("events"),
+    ))  # fmt: skip
 
 
 @login_required
 @require_POST
 def save_account_page(request: HttpRequest) -> HttpResponse:
-    _admin(request)
+    require_admin(request)
     p = request.POST
-    try:
-        _, created = save_account(p.get("name", ""), p.get("domains", "").replace(",", " ").split())
-    except ConfigError as exc:
-        return redirect("/people?" + urlencode({"problem": str(exc)}))
-    return redirect(
-        "/people?" + urlencode({"done": f"{'added' if created else 'changed'} account {p.get('name')}"})
-    )
+    domains = p.get("domains", "").replace(",", " ").split()
+    return _saved("account", p.get("name", ""), lambda: save_account(p.get("name", ""), domains))
 
 
 @login_required
 @require_POST
 def save_contact_page(request: HttpRequest) -> HttpResponse:
-    _admin(request)
+    require_admin(request)
     p = request.POST
-    try:
-        _, created = save_contact(p.get("email", ""), p.get("name", ""), p.get("account") or None)
-    except ConfigError as exc:
-        return redirect("/people?" + urlencode({"problem": str(exc)}))
-    return redirect(
-        "/people?" + urlencode({"done": f"{'added' if created else 'changed'} contact {p.get('email')}"})
-    )
+    return _saved("contact", p.get("email", ""), lambda: save_contact(
+        p.get("email", ""), p.get("name", ""), p.get("account") or None
+    ))  # fmt: skip

@@ -6,35 +6,28 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from postroom.mailboxes.models import Delivery, DeliveryStatus
-from postroom.people.models import Role
 from postroom.records import blobs
-from postroom.records.access import role_of
 from postroom.records.models import Record
+from postroom.web.permissions import require_admin
 
 QUARANTINED = (DeliveryStatus.FAILED, DeliveryStatus.HELD)
 
 
-def _admin(request: HttpRequest) -> None:
-    if role_of(request.user) != Role.ADMIN:
-        raise PermissionDenied("only admins work the quarantine")
-
-
 @login_required
 def quarantine(request: HttpRequest) -> HttpResponse:
-    _admin(request)
+    require_admin(request)
     rows = Delivery.objects.filter(status__in=QUARANTINED).select_related("mailbox").order_by("-pk")[:500]
     return render(request, "postroom/quarantine.html", {"rows": rows})
 
 
 @login_required
 def quarantined_raw(request: HttpRequest, delivery_id: int) -> HttpResponse:
-    _admin(request)
+    require_admin(request)
     d = get_object_or_404(Delivery, pk=delivery_id)
     response = HttpResponse(blobs.read(d.raw_sha256), content_type="application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="quarantined-{d.pk}.eml"'
@@ -46,7 +39,7 @@ def quarantined_raw(request: HttpRequest, delivery_id: int) -> HttpResponse:
 def quarantine_action(request: HttpRequest, delivery_id: int) -> HttpResponse:
     """retry (as a fresh import would), new (a new record whatever it names), add (to the record given),
     discard (the row stays, as `discarded`, with who did it)."""
-    _admin(request)
+    require_admin(request)
     from postroom.pipeline.reprocess import reprocess_failed
 
     d = get_object_or_404(Delivery, pk=delivery_id, status__in=QUARANTINED)

@@ -16,7 +16,8 @@ from postroom.mailboxes.models import Mailbox
 from postroom.people.models import Team
 from postroom.routing.mappings import SOURCES, TRANSFORMS
 from postroom.routing.rules import IMPORT_AS, KEYWORD_PLACES, PRIORITIES, UNKNOWN_SENDER
-from postroom.web.rule_pages import _admin, _save
+from postroom.web.permissions import require_admin
+from postroom.web.rule_pages import _save
 
 LIST_KEYS = ("from", "from_domain", "to", "subject_contains", "body_contains", "tags")
 TEXT_KEYS = ("import_as", "job_keyword", "customer", "category", "team", "priority", "note_type",
@@ -50,7 +51,7 @@ def _in_sequence(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @login_required
 def rule_list(request: HttpRequest, name: str) -> HttpResponse:
-    _admin(request)
+    require_admin(request)
     mailbox = get_object_or_404(Mailbox, name=name)
     rules = _rules(name)
     problems: list[str] = []
@@ -152,7 +153,7 @@ def _as_form(rule: dict[str, Any]) -> dict[str, Any]:
 
 @login_required
 def rule_edit(request: HttpRequest, name: str, index: int | None = None) -> HttpResponse:
-    _admin(request)
+    require_admin(request)
     mailbox = get_object_or_404(Mailbox, name=name)
     rules = _rules(name)
     if index is not None and not 0 <= index < len(rules):

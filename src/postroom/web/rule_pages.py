@@ -10,7 +10,6 @@ from typing import Any
 
 import yaml
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -18,15 +17,9 @@ from django.shortcuts import get_object_or_404, render
 from postroom.core.errors import PostroomError
 from postroom.mailboxes.config_file import ConfigFileError, dump_config, load_config_text
 from postroom.mailboxes.models import Mailbox
-from postroom.people.models import Role
-from postroom.records.access import role_of
+from postroom.web.permissions import require_admin
 
 LIVE_LIMIT = 10
-
-
-def _admin(request: HttpRequest) -> None:
-    if role_of(request.user) != Role.ADMIN:
-        raise PermissionDenied("only admins manage rules")
 
 
 def _section(name: str) -> str:
@@ -65,7 +58,7 @@ def _replaced(name: str, text: str) -> str:
 
 @login_required
 def rules_page(request: HttpRequest, name: str) -> HttpResponse:
-    _admin(request)
+    require_admin(request)
     mailbox = get_object_or_404(Mailbox, name=name)
     context: dict[str, Any] = {"mailbox": mailbox, "problems": [], "results": [], "saved": []}
     text = request.POST.get("rules", "") if request.method == "POST" else _section(name)
@@ -134,7 +127,7 @@ def _with_global_filters(text: str) -> str:
 @login_required
 def global_filters_page(request: HttpRequest) -> HttpResponse:
     """The filters every mailbox applies before its own, edited as the file writes them."""
-    _admin(request)
+    require_admin(request)
     from postroom.mailboxes import sync_rules
     from postroom.mailboxes.config_rules import filter_to_dict
     from postroom.mailboxes.sync import current_config

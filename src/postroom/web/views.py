@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +19,7 @@ from postroom.people.models import Role, Team
 from postroom.records import blobs, changes
 from postroom.records.access import role_of, visible_records
 from postroom.records.models import Attachment, Direction, Message, Record, RecordStatus
+from postroom.web.permissions import require_worker
 
 PAGE = 50
 INLINE_IMAGES = {"image/png", "image/gif", "image/jpeg", "image/webp"}  # shown in pages; all else downloads
@@ -29,11 +29,6 @@ def _record_or_404(request: HttpRequest, number: int) -> Record:
     return get_object_or_404(
         visible_records(request.user).select_related("team", "assignee", "mailbox"), pk=number
     )
-
-
-def _may_work(request: HttpRequest) -> None:
-    if role_of(request.user) not in (Role.ADMIN, Role.AGENT):
-        raise PermissionDenied("requesters read their records; agents work them")
 
 
 @login_required
@@ -112,7 +107,7 @@ def reply(request: HttpRequest, number: int) -> HttpResponse:
     from postroom.outgoing.outbox import send_due
     from postroom.outgoing.reply import queue_reply
 
-    _may_work(request)
+    require_worker(request)
     _record_or_404(request, number)
     text = request.POST.get("text", "").strip()
     if not text:
@@ -135,7 +130,7 @@ def note(request: HttpRequest, number: int) -> HttpResponse:
     from django.db.models import F
     from django.utils import timezone
 
-    _may_work(request)
+    require_worker(request)
     record = _record_or_404(request, number)
     text = request.POST.get("text", "").strip()
     if not text:
@@ -153,7 +148,7 @@ def note(request: HttpRequest, number: int) -> HttpResponse:
 @login_required
 @require_POST
 def change(request: HttpRequest, number: int) -> HttpResponse:
-    _may_work(request)
+    require_worker(request)
     _record_or_404(request, number)
     by = getattr(request.user, "username", None)
     try:
@@ -223,7 +218,7 @@ KINDS = ("ticket", "job", "quote", "task", "case")
 @login_required
 def new_record(request: HttpRequest) -> HttpResponse:
     """A record made by hand (a phone call, a walk-in): it needs no mailbox; its first entry is a note."""
-    _may_work(request)
+    require_worker(request)
     teams = Team.objects.filter(enabled=True).order_by("name")
     if request.method != "POST":
         return render(request, "postroom/new_record.html", {"teams": teams, "kinds": KINDS, "values": {}})
