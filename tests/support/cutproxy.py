@@ -5,14 +5,17 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
 
 
 class CutProxy:
     """Forwards ``host:port`` to ``target``; cuts both sides once ``cut_after_bytes`` went to the client.
 
     ``cut_after_bytes`` is read when a connection is accepted, so a test may change it between connections
-    (``None`` forwards without limit). ``listen_host`` may be another loopback address (127.0.0.2) to reach
-    the server under a name its certificate does not carry.
+    (``None`` forwards without limit); ``limit_for``, given, decides per connection instead (its number,
+    from 1 -> the limit; 0 closes it at once, as a server refusing more connections does). ``listen_host``
+    may be another loopback address (127.0.0.2) to reach the server under a name its certificate does not
+    carry.
     """
 
     def __init__(
@@ -21,9 +24,12 @@ class CutProxy:
         target_port: int,
         cut_after_bytes: int | None = None,
         listen_host: str = "127.0.0.1",
+        limit_for: Callable[[int], int | None] | None = None,
     ) -> None:
         self.target = (target_host, target_port)
         self.cut_after_bytes = cut_after_bytes
+        self.limit_for = limit_for
+        self.refused = 0
         self.connections = 0
         self.cuts = 0
         self._listener = socket.create_server((listen_host, 0))
@@ -62,6 +68,13 @@ class CutProxy:
             except OSError:
                 return  # the listener was closed by stop()
             client.settimeout(None)
+            number = self.connections + self.refused + 1
+            limit = self.limit_for(number) if self.limit_for else self.cut_after_bytes
+            if limit == 0:
+                with self._lock:
+                    self.refused += 1
+                _close(client)
+                continue
             try:
                 server = socket.create_connection(self.target, timeout=10)
             except OSError:
@@ -71,7 +84,6 @@ class CutProxy:
             with self._lock:
                 self.connections += 1
                 self._open.update((client, server))
-            limit = self.cut_after_bytes
             threading.Thread(target=self._pump, args=(client, server, None), daemon=True).start()
             threading.Thread(target=self._pump, args=(server, client, limit), daemon=True).start()
 

@@ -6,12 +6,14 @@ import argparse
 import logging
 import sys
 from contextlib import nullcontext
+from typing import TYPE_CHECKING
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-from postroom.cli.output import err_console, is_terminal
+from postroom.cli import output
 from postroom.core.errors import PostroomError
 from postroom.pipeline.runner import CycleResult, Hooks, run_cycle
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 log = logging.getLogger("postroom.import")
 
@@ -72,15 +74,21 @@ def _hooks(progress: Progress | None, name: str) -> Hooks:
     )
 
 
+def _progress_bar() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=output.err_console, transient=True,
+    )  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     mailboxes = selected_mailboxes(args.mailbox)
     if not mailboxes:
         print("no enabled mailboxes: load a configuration with `postroom config load FILE`", file=sys.stderr)
         return 1
-    progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=err_console, transient=True,
-    ) if is_terminal() else None  # fmt: skip
+    progress = _progress_bar() if output.is_terminal() else None
     with progress or nullcontext():
         # run_cycle records a failing mailbox and returns: it never holds up the others.
         results = [run_cycle(mailbox, _hooks(progress, mailbox.name)) for mailbox in mailboxes]

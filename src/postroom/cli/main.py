@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 from postroom.core.errors import ConfigError, PostroomError, TransientError
 from postroom.core.memory import return_large_buffers
@@ -67,5 +70,26 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def entry() -> NoReturn:
+    """The `postroom` executable: run the command, then leave without the interpreter's teardown.
+
+    Freeing every object of Django, the parser and the import one by one costs about 0.15 s at exit and
+    does nothing a process's end doesn't do. What must happen does happen first: output flushed, log
+    handlers closed, database connections closed (SQLite checkpoints its WAL then). Threads still
+    running are daemons by then (a cycle joins its own before it returns).
+    """
+    code = main()
+    try:
+        from django.db import connections
+
+        connections.close_all()
+    finally:
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # a closed pipe (postroom ... | head)
+                stream.flush()
+        os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

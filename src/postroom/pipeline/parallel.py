@@ -118,19 +118,7 @@ class PreparePool:
         try:
             return p.key, p.worker.receive()
         except WorkerDied:
-            return p.key, self._alone(p.raw)
-
-    def _alone(self, raw: bytes) -> Prepared:
-        """A worker died while it held this message (maybe because of another one): try it on its own."""
-        log.warning("a parse worker died; preparing a %d-byte message again on its own", len(raw))
-        worker = Worker(self.blob_root, RESTART_METHOD)
-        try:
-            worker.send(raw)
-            return worker.receive()
-        except WorkerDied:
-            return _killer(raw, self.blob_root)
-        finally:
-            worker.stop()
+            return p.key, alone(p.raw, self.blob_root)
 
     def close(self) -> None:
         for worker in self._workers:
@@ -144,6 +132,20 @@ class PreparePool:
         self.close()
 
 
+def alone(raw: bytes, blob_root: Path) -> Prepared:
+    """A worker died while it held this message (maybe because of another one): try it on its own, in a
+    fresh process, never here (it may be what kills a parser)."""
+    log.warning("a parse worker died; preparing a %d-byte message again on its own", len(raw))
+    worker = Worker(blob_root, RESTART_METHOD)
+    try:
+        worker.send(raw)
+        return worker.receive()
+    except WorkerDied:
+        return _killer(raw, blob_root)
+    finally:
+        worker.stop()
+
+
 def _killer(raw: bytes, blob_root: Path) -> Prepared:
     """A mail that kills the parser process on its own: kept raw as failed, never parsed in this process."""
     from postroom.records import blobs
@@ -151,8 +153,3 @@ def _killer(raw: bytes, blob_root: Path) -> Prepared:
     digest = blobs.put(raw, None, blob_root)
     reason = "could not parse: the parser process died on this message (out of memory or a crash)"
     return Prepared(StoredRaw(digest, len(raw)), None, reason)
-
-
-def pool_for(count: int, blob_root: Path, workers: Callable[[], int] = default_workers) -> PreparePool:
-    """A pool sized for a cycle of ``count`` messages: no worker process for a handful of mails."""
-    return PreparePool(blob_root, workers() if count >= MIN_MESSAGES else 0)

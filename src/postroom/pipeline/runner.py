@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,12 +18,15 @@ from postroom.outgoing.automatic import forwards_sent
 from postroom.pipeline.acknowledge import Acknowledger
 from postroom.pipeline.backfill import BackfillPlan, plan_backfill
 from postroom.pipeline.batch import Batch
+from postroom.pipeline.fetching import FetchingPool, chunked
 from postroom.pipeline.group import Item
 from postroom.pipeline.ingest import Outcome, ingest_group
-from postroom.pipeline.parallel import PreparePool, pool_for
+from postroom.pipeline.parallel import MIN_MESSAGES, PreparePool, default_workers
 from postroom.pipeline.prefetch import Prefetcher
+from postroom.pipeline.prepare import Prepared
 from postroom.records import durability, lookups
-from postroom.sources.base import FetchedMessage, Session
+from postroom.sources import registry
+from postroom.sources.base import FetchedMessage, RemoteMessage, ServerSettings, Session
 from postroom.sources.registry import open_session
 
 log = logging.getLogger(__name__)
@@ -87,8 +91,9 @@ def run_cycle(mailbox: Mailbox, hooks: Hooks | None = None) -> CycleResult:
     result = CycleResult(mailbox.name)
     cycle = Cycle.objects.create(mailbox=mailbox, started=timezone.now())
     try:
-        with open_session(server_settings(mailbox)) as session, durability.relaxed_commits():
-            _import(mailbox, session, hooks, result)
+        source = server_settings(mailbox)
+        with open_session(source) as session, durability.relaxed_commits():
+            _import(mailbox, source, session, hooks, result)
     except Exception as exc:
         result.error = str(exc) or type(exc).__name__
         log.warning("%s: cycle failed: %s", mailbox.name, result.error)
@@ -98,13 +103,15 @@ def run_cycle(mailbox: Mailbox, hooks: Hooks | None = None) -> CycleResult:
     return result
 
 
-def _import(mailbox: Mailbox, session: Session, hooks: Hooks, result: CycleResult) -> None:
+def _import(
+    mailbox: Mailbox, source: ServerSettings, session: Session, hooks: Hooks, result: CycleResult
+) -> None:
     remote = session.list_messages()
     ledger = _ledger(mailbox, [r.key for r in remote])
     fresh = [r for r in remote if r.key not in ledger]
     plan = plan_backfill(mailbox, fresh, timezone.now())
     result.skipped = _skip(mailbox, plan)
-    todo = [r.key for r in fresh if r.key not in plan.skip]
+    todo = [r for r in fresh if r.key not in plan.skip]
     # Every message left to import is backfill on the first cycle and none on later ones (plan.archive is
     # exactly todo): one flag instead of the set. The listing holds the whole mailbox: not kept either.
     archive = bool(plan.archive)
@@ -112,24 +119,73 @@ def _import(mailbox: Mailbox, session: Session, hooks: Hooks, result: CycleResul
     del remote, fresh, plan
     hooks.on_total(len(todo))
     context = lookups.context_for(mailbox)
-    with pool_for(len(todo), Path(settings.BLOB_DIR)) as pool:
+    lock = threading.Lock()  # the session's: fetching and the acknowledgement thread take turns on it
+    with _prepare_stage(source, session, lock, todo) as (pool, stream):
+        count = len(todo)
+        del todo
         pool.start()  # before any thread of ours (acknowledgements, fetch): workers are forked
-        _import_fetched(mailbox, session, hooks, result, ledger, archive, todo, context, pool)
-    result.waiting = len(todo) - result.fetched
+        _import_prepared(mailbox, session, lock, hooks, result, ledger, archive, context, stream)
+    result.waiting = count - result.fetched
 
 
-def _import_fetched(
+Stream = Callable[[Callable[[], None]], Iterator[tuple[str, Prepared]]]
+
+
+@contextmanager
+def _prepare_stage(
+    source: ServerSettings, session: Session, lock: threading.Lock, todo: list[RemoteMessage]
+) -> Iterator[tuple[PreparePool | FetchingPool, Stream]]:
+    """How this cycle's mail is fetched and prepared: by parse workers on connections of their own when
+    the source allows it (IMAP), else fetched here and handed to the workers (POP3); a handful of mails
+    is prepared here without workers."""
+    blob_root = Path(settings.BLOB_DIR)
+    workers = default_workers() if len(todo) >= MIN_MESSAGES else 0
+    if workers and registry.get(source.protocol).parallel_sessions:
+        chunks = chunked([r.key for r in todo], [r.size for r in todo])
+        with FetchingPool(source, blob_root, workers, _fetch_here(session, lock)) as fetching:
+            yield fetching, lambda on_wait: fetching.prepared(chunks, on_wait)
+        return
+    keys = [r.key for r in todo]
+
+    def fetched_here(pool: PreparePool, on_wait: Callable[[], None]) -> Iterator[tuple[str, Prepared]]:
+        fetcher = Prefetcher(session.fetch(keys), lock, on_wait=on_wait, size=lambda m: len(m.raw))
+        try:
+            yield from pool.prepared(fetcher, on_wait)
+        finally:
+            fetcher.close()
+
+    with PreparePool(blob_root, workers) as pool:
+        yield pool, lambda on_wait: fetched_here(pool, on_wait)
+
+
+def _fetch_here(session: Session, lock: threading.Lock) -> Callable[[list[str]], Iterator[FetchedMessage]]:
+    """Fetching on the cycle's own session, taking turns with the acknowledgement thread."""
+
+    def fetch(keys: list[str]) -> Iterator[FetchedMessage]:
+        if not keys:
+            return
+        messages = session.fetch(keys)
+        while True:
+            with lock:
+                item = next(messages, None)
+            if item is None:
+                return
+            yield item
+
+    return fetch
+
+
+def _import_prepared(
     mailbox: Mailbox,
     session: Session,
+    lock: threading.Lock,
     hooks: Hooks,
     result: CycleResult,
     ledger: dict[str, tuple[str, bool]],
     archive: bool,
-    todo: list[str],
     context: lookups.MailboxContext,
-    pool: PreparePool,
+    stream: Stream,
 ) -> None:
-    lock = threading.Lock()
     acks = Acknowledger(mailbox, session, lock, every=ACK_EVERY, seconds=ACK_SECONDS)
     _retry_acknowledgements(mailbox, ledger, acks)
 
@@ -145,11 +201,9 @@ def _import_fetched(
             acks.add(item.key, mailbox.on_failure)
 
     batch: Batch[Item, Outcome] = Batch(lambda items: ingest_group(context, items), committed)
-    fetcher: Prefetcher[FetchedMessage] = Prefetcher(
-        session.fetch(todo), lock, on_wait=batch.commit_if_idle, size=lambda m: len(m.raw)
-    )
+    prepared_mail = stream(batch.commit_if_idle)
     try:
-        for key, prepared in pool.prepared(fetcher, on_wait=batch.commit_if_idle):
+        for key, prepared in prepared_mail:
             batch.add(Item(key, prepared, archive=archive))
             if hooks.stop.is_set():
                 result.interrupted = True
@@ -157,7 +211,7 @@ def _import_fetched(
         batch.commit()
     finally:
         batch.rollback()  # only when something above raised: that batch is imported by the next cycle
-        fetcher.close()
+        prepared_mail.close()  # type: ignore[attr-defined]
         acks.close()
 
 

@@ -1,4 +1,10 @@
-"""One parse worker process and its socket: raw mails go in, Prepared results come back in the same order.
+"""One parse worker process and its socket, in one of two modes.
+
+- Given raw mails (``send``), it answers one Prepared each, in the same order.
+- Given a source (``fetching=ServerSettings``), it takes orders of keys (``order``), fetches them on a
+  connection of its own and answers ``("ok", key, Prepared)`` for each, then ``("end", ...)``; or
+  ``("failed", reason)`` when it could not fetch (the main process fetches that order itself). The raw
+  mail then never passes through the main process at all.
 
 Lean on purpose: a raw mail crosses as bytes (no pickling), a result as one pickle. ProcessPoolExecutor
 was tried first; its manager thread hands a worker only one call at a time beyond the one it runs, and
@@ -20,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from postroom.pipeline.prepare import Prepared, prepare
+from postroom.sources.base import ServerSettings, Session
 
 
 class WorkerDied(Exception):
@@ -27,10 +34,12 @@ class WorkerDied(Exception):
 
 
 class Worker:
-    def __init__(self, blob_root: Path, method: str = "fork") -> None:
+    def __init__(self, blob_root: Path, method: str = "fork", fetching: ServerSettings | None = None) -> None:
         ctx: Any = multiprocessing.get_context(method)  # a fork or spawn context: both have Process
         self._conn, theirs = ctx.Pipe(duplex=True)
-        self._process = ctx.Process(target=serve, args=(theirs, blob_root), name="postroom-parse")
+        target, args = (serve, (theirs, blob_root)) if fetching is None else (
+            serve_fetching, (theirs, blob_root, fetching))  # fmt: skip
+        self._process = ctx.Process(target=target, args=args, name="postroom-parse")
         self._process.daemon = True
         self._process.start()
         theirs.close()
@@ -42,6 +51,10 @@ class Worker:
         except OSError as exc:  # the worker is gone; receive() says so for each message it held
             self.alive = False
             raise WorkerDied(str(exc)) from exc
+
+    def order(self, keys: list[str]) -> None:
+        """Fetch and prepare these keys (a worker started with ``fetching``)."""
+        self.send(pickle.dumps(keys, protocol=pickle.HIGHEST_PROTOCOL))
 
     def ready(self) -> bool:
         """The next answer is here (or the worker died: receive() will say so at once)."""
@@ -60,6 +73,17 @@ class Worker:
             raise value
         return value  # type: ignore[no-any-return]
 
+    def receive_item(self) -> tuple[Any, ...]:
+        """The next answer of a fetching worker: ("ok", key, Prepared), ("end",) or ("failed", reason)."""
+        try:
+            item: tuple[Any, ...] = pickle.loads(self._conn.recv_bytes())
+        except (EOFError, OSError) as exc:
+            self.alive = False
+            raise WorkerDied(f"exit code {self._process.exitcode}") from exc
+        if item[0] == "error":
+            raise item[1]
+        return item
+
     def stop(self) -> None:
         if self.alive:
             with contextlib.suppress(OSError):
@@ -72,9 +96,7 @@ class Worker:
         self.alive = False
 
 
-def serve(conn: Connection, blob_root: Path) -> None:
-    """The worker's loop. A reader thread takes every mail off the socket as it comes, so the main process
-    never blocks sending while this one blocks answering; an empty message ends it."""
+def _settle() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group; the main process decides
     # Parsing takes whatever CPU is left; the main process and the database server, which wait on each
     # other statement by statement, get a core as soon as they need one.
@@ -83,6 +105,11 @@ def serve(conn: Connection, blob_root: Path) -> None:
     # Nothing here writes to the terminal: a fork copies the lock of stderr as another thread (a progress
     # bar) held it, and a library's log line would then wait on it forever. Outcomes carry the defects.
     logging.disable(logging.CRITICAL)
+
+
+def _reader(conn: Connection) -> queue.Queue[bytes]:
+    """Every frame taken off the socket as it comes, so the main process never blocks sending while this
+    one blocks answering; an empty frame (or a closed socket) ends the queue."""
     inbox: queue.Queue[bytes] = queue.Queue()
 
     def read() -> None:
@@ -96,6 +123,13 @@ def serve(conn: Connection, blob_root: Path) -> None:
                 return
 
     threading.Thread(target=read, daemon=True).start()
+    return inbox
+
+
+def serve(conn: Connection, blob_root: Path) -> None:
+    """The raw-mail worker's loop: one Prepared (or an error) per mail, in order."""
+    _settle()
+    inbox = _reader(conn)
     while raw := inbox.get():
         try:
             answer: tuple[str, object] = ("ok", prepare(raw, blob_root))
@@ -106,3 +140,75 @@ def serve(conn: Connection, blob_root: Path) -> None:
         except Exception as exc:
             data = pickle.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
         conn.send_bytes(data)
+
+
+def serve_fetching(conn: Connection, blob_root: Path, source: ServerSettings) -> None:
+    """The fetching worker's loop. Answers go out through a writer thread: while the main process reads
+    another worker's answers, this one keeps preparing its next orders instead of waiting on a full socket
+    (the main process gives it only a few orders ahead, which bounds what waits here)."""
+    _settle()
+    inbox = _reader(conn)
+    outbox: queue.Queue[bytes | None] = queue.Queue()
+
+    def write() -> None:
+        while (data := outbox.get()) is not None:
+            try:
+                conn.send_bytes(data)
+            except OSError:  # the main process is gone: nothing to answer
+                return
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+
+    def answer(*item: object) -> None:
+        try:
+            data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            data = pickle.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+        outbox.put(data)
+
+    session: Session | None = None
+    try:
+        while frame := inbox.get():
+            keys: list[str] = pickle.loads(frame)
+            try:
+                if session is None:
+                    session = _open(source)
+                for fetched in session.fetch(keys):
+                    try:
+                        prepared = prepare(fetched.raw, blob_root)
+                    except Exception as exc:  # the blob store's disk: the cycle fails, as in the main process
+                        raise _DiskError(exc) from exc
+                    answer("ok", fetched.key, prepared)
+                    del fetched, prepared
+            except _DiskError as exc:
+                answer("error", exc.args[0])
+                continue
+            except Exception as exc:  # refused or cut off: the main process fetches the rest itself
+                answer("failed", f"{type(exc).__name__}: {exc}")
+                _close(session)
+                session = None
+                continue
+            answer("end")
+    finally:
+        _close(session)
+        outbox.put(None)
+        writer.join()
+
+
+class _DiskError(Exception):
+    """prepare() raised: not a fetch failure (prepare never raises for bad mail)."""
+
+
+def _open(source: ServerSettings) -> Session:
+    from postroom.sources.registry import open_session
+
+    session = open_session(source, readonly=True)  # EXAMINE: this connection never changes the folder
+    session.__enter__()
+    return session
+
+
+def _close(session: Session | None) -> None:
+    if session is not None:
+        with contextlib.suppress(Exception):
+            session.__exit__(None, None, None)

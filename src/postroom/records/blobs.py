@@ -11,8 +11,6 @@ from pathlib import Path
 
 from django.conf import settings
 
-_made_dirs: set[str] = set()
-
 
 @dataclass(frozen=True, slots=True)
 class StoredRaw:
@@ -23,11 +21,23 @@ class StoredRaw:
 
 
 def blob_path(sha256: str, root: Path | str | None = None) -> Path:
-    """Where a content lives; ``root`` defaults to the configured BLOB_DIR (a worker process passes it)."""
-    return Path(_path(sha256, root))
+    """Where a content lives; ``root`` defaults to the configured BLOB_DIR (a worker process passes it).
+
+    ``<root>/ab/<sha256>``: 256 folders, made once, as git does. Stores written before 2026-12 used two
+    levels (``ab/cd/<sha256>``); a content found only there is read from there.
+    """
+    path = _path(sha256, root)
+    if not os.path.exists(path) and os.path.exists(legacy := _legacy_path(sha256, root)):
+        return Path(legacy)
+    return Path(path)
 
 
 def _path(sha256: str, root: Path | str | None) -> str:
+    base = os.fspath(root if root is not None else settings.BLOB_DIR)
+    return f"{base}/{sha256[:2]}/{sha256}"
+
+
+def _legacy_path(sha256: str, root: Path | str | None) -> str:
     base = os.fspath(root if root is not None else settings.BLOB_DIR)
     return f"{base}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
@@ -46,16 +56,9 @@ def put(data: bytes | memoryview, sha256: str | None = None, root: Path | str | 
     if os.path.exists(path):
         return digest
     folder = os.path.dirname(path)
-    if folder not in _made_dirs:  # 65,536 folders at most: remember them instead of asking each time
-        os.makedirs(folder, exist_ok=True)
-        _made_dirs.add(folder)
     # Unique to this process and thread; O_EXCL refuses a leftover of a crashed writer with the same name.
     tmp = f"{folder}/.tmp-{os.getpid()}-{threading.get_ident()}-{digest[:16]}"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        os.unlink(tmp)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fd = _create(tmp, folder)
     try:
         try:
             with memoryview(data) as view:
@@ -70,6 +73,18 @@ def put(data: bytes | memoryview, sha256: str | None = None, root: Path | str | 
             os.unlink(tmp)
         raise
     return digest
+
+
+def _create(tmp: str, folder: str) -> int:
+    """Open ``tmp`` for writing, making its folder when it is missing (asked only then: one call less)."""
+    for _ in range(3):
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+        except FileExistsError:  # a crashed writer's leftover
+            os.unlink(tmp)
+    return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
 
 
 def read(sha256: str) -> bytes:

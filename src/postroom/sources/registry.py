@@ -50,6 +50,9 @@ class SourceKind:
     ports: ClassVar[Mapping[str, int]]  # security -> usual port
     settings: ClassVar[tuple[SettingSpec, ...]]
     actions: ClassVar[tuple[str, ...]]  # after-import actions; "move" is written "move:FOLDER"
+    # Several sessions may read one folder at once: parse workers then fetch their share themselves
+    # (pipeline/fetching.py). POP3 locks the maildrop to one session.
+    parallel_sessions: ClassVar[bool] = False
 
     def open(self, settings: ServerSettings, readonly: bool = False) -> Session:
         raise NotImplementedError
@@ -107,6 +110,7 @@ class ImapSource(SourceKind):
     ports = imap.PORTS
     settings = (*SERVER_SETTINGS, SettingSpec("folder", "the folder to read", False, default="INBOX"))
     actions = ("delete", "move", "mark_seen", "keep")
+    parallel_sessions = True
 
     def open(self, settings: ServerSettings, readonly: bool = False) -> Session:
         return imap.open_imap(settings, readonly)

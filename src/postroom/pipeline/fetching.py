@@ -1,0 +1,192 @@
+"""Worker processes that fetch their share of a cycle's mail themselves and prepare it, results in order.
+
+With ``parallel.PreparePool`` the main process receives every raw mail from the server and copies it to a
+worker: on two cores that copying cost as much as the workers saved. A source that lets several sessions
+read one folder at once (IMAP) can do better: the cycle's keys are cut into small chunks, chunk ``i`` goes
+to worker ``i % n``, each worker fetches its chunks on a connection of its own (read-only: EXAMINE,
+BODY.PEEK), hashes, parses and writes the blobs, and sends back only the parse. The main process reads the
+chunks in order, so a reply is still stored after its original, and it never holds a raw mail.
+
+Each worker gets a few chunks ahead of the one being read, which bounds what waits in it. When a worker
+can't fetch (the server refuses a second connection, the connection drops), the main process fetches
+that chunk itself and prepares it here. When a worker dies, the first message it had not answered is
+prepared alone in a fresh process (one that kills that too is kept as failed), and the rest of its chunks
+go to a replacement, so no mail is lost to a crash of the parser.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from postroom.pipeline import parallel
+from postroom.pipeline.prepare import Prepared, prepare
+from postroom.pipeline.worker import Worker, WorkerDied
+from postroom.sources.base import FetchedMessage, ServerSettings
+
+log = logging.getLogger(__name__)
+
+CHUNK = 25  # messages per order: small, so that the workers take turns often and stay busy
+CHUNK_BYTES = 4 * 1024 * 1024  # ...and about this much mail (one larger mail makes a chunk of its own)
+AHEAD = 3  # orders each worker holds beyond the one being read
+
+FetchHere = Callable[[list[str]], Iterator[FetchedMessage]]
+
+
+def chunked(
+    keys: list[str], sizes: list[int | None], count: int | None = None, max_bytes: int | None = None
+) -> list[list[str]]:
+    """Consecutive slices of ``keys`` of at most ``count`` messages and about ``max_bytes`` (sizes listed);
+    ``CHUNK`` and ``CHUNK_BYTES`` by default."""
+    count, max_bytes = count or CHUNK, max_bytes or CHUNK_BYTES
+    chunks: list[list[str]] = []
+    chunk: list[str] = []
+    held = 0
+    for key, size in zip(keys, sizes, strict=True):
+        if chunk and (len(chunk) >= count or held + (size or 0) > max_bytes):
+            chunks.append(chunk)
+            chunk, held = [], 0
+        chunk.append(key)
+        held += size or 0
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+class _Chunk:
+    __slots__ = ("here", "keys", "next", "worker")
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self.next = 0  # keys[:next] are answered (or were not on the server any more)
+        self.worker: Worker | None = None
+        self.here = False  # fetched and prepared by the main process
+
+    def remaining(self) -> list[str]:
+        return self.keys[self.next :]
+
+    def answered(self, key: str) -> None:
+        self.next = self.keys.index(key, self.next) + 1  # keys before it had vanished from the server
+
+
+class FetchingPool:
+    """``pool.prepared(chunks)`` yields ``(key, Prepared)`` for every key still on the server, in order."""
+
+    def __init__(self, source: ServerSettings, blob_root: Path, workers: int, fetch_here: FetchHere) -> None:
+        self.source, self.blob_root, self.fetch_here = source, blob_root, fetch_here
+        self._count = max(1, workers)
+        self._workers: list[Worker] = []
+        self._warned = False
+
+    def start(self) -> None:
+        """Fork the workers; call it before starting threads of your own (see ``PreparePool.start``)."""
+        while len(self._workers) < self._count:
+            self._workers.append(Worker(self.blob_root, "fork", fetching=self.source))
+
+    def prepared(
+        self, chunk_keys: list[list[str]], on_wait: Callable[[], None] = lambda: None
+    ) -> Iterator[tuple[str, Prepared]]:
+        """``on_wait`` is called when the next result is not ready yet (the runner commits then)."""
+        self.start()
+        chunks = [_Chunk(keys) for keys in chunk_keys]
+        lead = self._count * (AHEAD + 1)
+        for i in range(min(lead, len(chunks))):
+            self._assign(chunks[i], i % self._count)
+        for i, chunk in enumerate(chunks):
+            yield from self._collect(chunk, chunks, on_wait)
+            if i + lead < len(chunks):
+                self._assign(chunks[i + lead], (i + lead) % self._count)
+
+    def _assign(self, chunk: _Chunk, slot: int) -> None:
+        worker: Worker | None = self._workers[slot]
+        if worker is not None and not worker.alive:
+            worker = self._replace(worker)
+        if worker is None:
+            chunk.here = True
+            return
+        try:
+            worker.order(chunk.remaining())
+            chunk.worker = worker
+        except WorkerDied:
+            chunk.here = True
+
+    def _collect(
+        self, chunk: _Chunk, chunks: list[_Chunk], on_wait: Callable[[], None]
+    ) -> Iterator[tuple[str, Prepared]]:
+        while not chunk.here:
+            worker = chunk.worker
+            assert worker is not None
+            if not worker.ready():
+                on_wait()
+            try:
+                item = worker.receive_item()
+            except WorkerDied:
+                yield from self._after_death(worker, chunk, chunks)
+                continue
+            if item[0] == "end":
+                return
+            if item[0] == "failed":
+                self._warn(item[1])
+                chunk.here = True
+                break
+            _, key, prepared = item
+            chunk.answered(key)
+            yield key, prepared
+        for fetched in self.fetch_here(chunk.remaining()):
+            chunk.answered(fetched.key)
+            yield fetched.key, prepare(fetched.raw, self.blob_root)
+
+    def _after_death(
+        self, dead: Worker, chunk: _Chunk, chunks: list[_Chunk]
+    ) -> Iterator[tuple[str, Prepared]]:
+        """The first message the dead worker had not answered may be what killed it: prepared alone.
+        Everything else it held goes to a replacement, in order."""
+        log.warning("a parse worker died; the mail it held is prepared again")
+        for fetched in self.fetch_here(chunk.remaining()[:1]):
+            chunk.answered(fetched.key)
+            yield fetched.key, parallel.alone(fetched.raw, self.blob_root)
+        replacement = self._replace(dead)
+        start = chunks.index(chunk)
+        for held in chunks[start:]:
+            if held.worker is not dead or held.here:
+                continue
+            if not held.remaining():
+                held.here = True  # nothing left to fetch of it
+                continue
+            if replacement is None:
+                held.here = True
+                continue
+            try:
+                replacement.order(held.remaining())
+                held.worker = replacement
+            except WorkerDied:
+                held.here = True
+
+    def _replace(self, dead: Worker) -> Worker | None:
+        """A fresh worker in the dead one's place: spawned, since our threads run by now (see parallel).
+        None when none can be started: its chunks are then fetched and prepared here."""
+        dead.stop()
+        try:
+            worker = Worker(self.blob_root, parallel.RESTART_METHOD, fetching=self.source)
+        except Exception as exc:
+            log.warning("no parse worker could be started (%s): preparing here", exc)
+            return None
+        self._workers[self._workers.index(dead)] = worker
+        return worker
+
+    def _warn(self, reason: str) -> None:
+        if not self._warned:
+            log.warning("a parse worker could not fetch (%s); the importing process fetches instead", reason)
+            self._warned = True
+
+    def close(self) -> None:
+        for worker in self._workers:
+            worker.stop()
+        self._workers = []
+
+    def __enter__(self) -> FetchingPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
