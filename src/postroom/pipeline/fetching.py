@@ -7,11 +7,12 @@ to worker ``i % n``, each worker fetches its chunks on a connection of its own (
 BODY.PEEK), hashes, parses and writes the blobs, and sends back only the parse. The main process reads the
 chunks in order, so a reply is still stored after its original, and it never holds a raw mail.
 
-Each worker gets a few chunks ahead of the one being read, which bounds what waits in it. When a worker
-can't fetch (the server refuses a second connection, the connection drops), the main process fetches
-that chunk itself and prepares it here. When a worker dies, the first message it had not answered is
-prepared alone in a fresh process (one that kills that too is kept as failed), and the rest of its chunks
-go to a replacement, so no mail is lost to a crash of the parser.
+A worker answers each chunk at once (fewer wake-ups than an answer per mail) and gets a few chunks ahead
+of the one being read, which bounds what waits in it. When a worker can't fetch (the server refuses a
+second connection, the connection drops), the main process fetches that chunk itself and prepares it
+here. When a worker dies, its chunks go to a replacement, the one being read as one order per mail: a
+worker that dies on such an order names the mail that killed it, which is then prepared alone in a fresh
+process (and kept as failed if it kills that too). No mail is lost to a crash of the parser.
 """
 
 from __future__ import annotations
@@ -55,19 +56,25 @@ def chunked(
 
 
 class _Chunk:
-    __slots__ = ("here", "keys", "next", "worker")
+    """A slice of the cycle's keys, fetched and prepared by one worker as one order, or (after a worker
+    died on it) one order per key, so that a mail that kills a parser is known exactly."""
+
+    __slots__ = ("here", "keys", "next", "single", "worker")
 
     def __init__(self, keys: list[str]) -> None:
         self.keys = keys
         self.next = 0  # keys[:next] are answered (or were not on the server any more)
         self.worker: Worker | None = None
         self.here = False  # fetched and prepared by the main process
+        self.single = False
 
     def remaining(self) -> list[str]:
         return self.keys[self.next :]
 
-    def answered(self, key: str) -> None:
-        self.next = self.keys.index(key, self.next) + 1  # keys before it had vanished from the server
+    def send_to(self, worker: Worker) -> None:
+        self.worker = worker
+        for order in [[key] for key in self.remaining()] if self.single else [self.remaining()]:
+            worker.order(order)
 
 
 class FetchingPool:
@@ -94,7 +101,7 @@ class FetchingPool:
         for i in range(min(lead, len(chunks))):
             self._assign(chunks[i], i % self._count)
         for i, chunk in enumerate(chunks):
-            yield from self._collect(chunk, chunks, on_wait)
+            yield from self._collect(chunk, chunks[i:], on_wait)
             if i + lead < len(chunks):
                 self._assign(chunks[i + lead], (i + lead) % self._count)
 
@@ -106,60 +113,57 @@ class FetchingPool:
             chunk.here = True
             return
         try:
-            worker.order(chunk.remaining())
-            chunk.worker = worker
+            chunk.send_to(worker)
         except WorkerDied:
             chunk.here = True
 
     def _collect(
-        self, chunk: _Chunk, chunks: list[_Chunk], on_wait: Callable[[], None]
+        self, chunk: _Chunk, pending: list[_Chunk], on_wait: Callable[[], None]
     ) -> Iterator[tuple[str, Prepared]]:
-        while not chunk.here:
+        while not chunk.here and chunk.remaining():
             worker = chunk.worker
             assert worker is not None
             if not worker.ready():
                 on_wait()
             try:
-                item = worker.receive_item()
+                answer = worker.receive_item()
             except WorkerDied:
-                yield from self._after_death(worker, chunk, chunks)
+                yield from self._after_death(worker, pending)
                 continue
-            if item[0] == "end":
-                return
-            if item[0] == "failed":
-                self._warn(item[1])
+            if answer[0] == "failed":
+                self._warn(answer[1])
                 chunk.here = True
                 break
-            _, key, prepared = item
-            chunk.answered(key)
-            yield key, prepared
+            yield from answer[1]
+            # an order's answer leaves out keys no longer on the server: the order is done all the same
+            chunk.next = chunk.next + 1 if chunk.single else len(chunk.keys)
         for fetched in self.fetch_here(chunk.remaining()):
-            chunk.answered(fetched.key)
             yield fetched.key, prepare(fetched.raw, self.blob_root)
+        chunk.next = len(chunk.keys)
 
-    def _after_death(
-        self, dead: Worker, chunk: _Chunk, chunks: list[_Chunk]
-    ) -> Iterator[tuple[str, Prepared]]:
-        """The first message the dead worker had not answered may be what killed it: prepared alone.
-        Everything else it held goes to a replacement, in order."""
-        log.warning("a parse worker died; the mail it held is prepared again")
-        for fetched in self.fetch_here(chunk.remaining()[:1]):
-            chunk.answered(fetched.key)
-            yield fetched.key, parallel.alone(fetched.raw, self.blob_root)
+    def _after_death(self, dead: Worker, pending: list[_Chunk]) -> Iterator[tuple[str, Prepared]]:
+        """``pending[0]`` is the chunk being read. Sent as one order, it is sent again one key per order;
+        sent so already, its next key is what killed the worker: that one is prepared alone, in a fresh
+        process (and kept as failed if it kills that too). Every chunk the dead worker held goes to a
+        replacement, in order."""
+        chunk = pending[0]
+        if chunk.single:
+            log.warning("a parse worker died on a message; preparing it again on its own")
+            for fetched in self.fetch_here(chunk.remaining()[:1]):
+                yield fetched.key, parallel.alone(fetched.raw, self.blob_root)
+            chunk.next += 1
+        else:
+            log.warning("a parse worker died; the mail it held is prepared again, one at a time")
+            chunk.single = True
         replacement = self._replace(dead)
-        start = chunks.index(chunk)
-        for held in chunks[start:]:
-            if held.worker is not dead or held.here:
-                continue
-            if not held.remaining():
-                held.here = True  # nothing left to fetch of it
+        for held in pending:
+            if held.worker is not dead or held.here or not held.remaining():
                 continue
             if replacement is None:
                 held.here = True
                 continue
             try:
-                replacement.order(held.remaining())
-                held.worker = replacement
+                held.send_to(replacement)
             except WorkerDied:
                 held.here = True
 

@@ -2,9 +2,9 @@
 
 - Given raw mails (``send``), it answers one Prepared each, in the same order.
 - Given a source (``fetching=ServerSettings``), it takes orders of keys (``order``), fetches them on a
-  connection of its own and answers ``("ok", key, Prepared)`` for each, then ``("end", ...)``; or
-  ``("failed", reason)`` when it could not fetch (the main process fetches that order itself). The raw
-  mail then never passes through the main process at all.
+  connection of its own and answers each order with ``("done", [(key, Prepared), ...])`` (keys no longer
+  on the server left out), or ``("failed", reason)`` when it could not fetch (the main process fetches
+  that order itself). The raw mail then never passes through the main process at all.
 
 Lean on purpose: a raw mail crosses as bytes (no pickling), a result as one pickle. ProcessPoolExecutor
 was tried first; its manager thread hands a worker only one call at a time beyond the one it runs, and
@@ -74,7 +74,7 @@ class Worker:
         return value  # type: ignore[no-any-return]
 
     def receive_item(self) -> tuple[Any, ...]:
-        """The next answer of a fetching worker: ("ok", key, Prepared), ("end",) or ("failed", reason)."""
+        """The next answer of a fetching worker: ("done", [(key, Prepared), ...]) or ("failed", reason)."""
         try:
             item: tuple[Any, ...] = pickle.loads(self._conn.recv_bytes())
         except (EOFError, OSError) as exc:
@@ -174,13 +174,13 @@ def serve_fetching(conn: Connection, blob_root: Path, source: ServerSettings) ->
             try:
                 if session is None:
                     session = _open(source)
+                done: list[tuple[str, Prepared]] = []
                 for fetched in session.fetch(keys):
                     try:
-                        prepared = prepare(fetched.raw, blob_root)
+                        done.append((fetched.key, prepare(fetched.raw, blob_root)))
                     except Exception as exc:  # the blob store's disk: the cycle fails, as in the main process
                         raise _DiskError(exc) from exc
-                    answer("ok", fetched.key, prepared)
-                    del fetched, prepared
+                    del fetched
             except _DiskError as exc:
                 answer("error", exc.args[0])
                 continue
@@ -189,7 +189,8 @@ def serve_fetching(conn: Connection, blob_root: Path, source: ServerSettings) ->
                 _close(session)
                 session = None
                 continue
-            answer("end")
+            answer("done", done)  # one answer per order: fewer wake-ups on both sides than one per mail
+            del done
     finally:
         _close(session)
         outbox.put(None)

@@ -10,6 +10,7 @@ wherever a field needs it (JSON, dates); plain strings, numbers and booleans pas
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,7 +29,9 @@ MAX_PARAMS = 30000  # per statement: SQLite allows 32,766, PostgreSQL 65,535
 MAX_ROWS = 64  # per statement
 
 Getter = Callable[[dict[str, Any], Any, BaseDatabaseWrapper], Any]
-_statements: dict[tuple[Any, ...], tuple[str, list[Getter]]] = {}
+# per shape: the SQL, the getters of each row's values, and of the values that are the same for every row
+# (timestamps, constant defaults), whose columns come last
+_statements: dict[tuple[Any, ...], tuple[str, list[Getter], list[Getter]]] = {}
 
 
 def _db() -> BaseDatabaseWrapper:
@@ -52,35 +55,54 @@ def nul_free(value: Any) -> Any:
     return value
 
 
-def _getter(field: models.Field[Any, Any], given: bool) -> Getter:
+def _getter(field: models.Field[Any, Any], vendor: str) -> Getter:
+    """How a row's own value of ``field`` is sent."""
     internal = field.get_internal_type()
     name, plain, text = field.name, internal in _PLAIN, internal in _TEXT
-    if given:
-        if plain and text:
-            return lambda row, now, db: nul_free(row[name])
-        if plain:
-            return lambda row, now, db: row[name]
-        if text:
-            return lambda row, now, db: field.get_db_prep_save(nul_free(row[name]), db)
-        return lambda row, now, db: field.get_db_prep_save(row[name], db)
+    if internal == "JSONField" and vendor == "sqlite" and getattr(field, "encoder", None) is None:
+        # what Django's adaptation comes to on SQLite (json.dumps), without its four layers of calls
+        return lambda row, now, db: json.dumps(nul_free(row[name]))
+    if plain and text:
+        return lambda row, now, db: nul_free(row[name])
+    if plain:
+        return lambda row, now, db: row[name]
+    if text:
+        return lambda row, now, db: field.get_db_prep_save(nul_free(row[name]), db)
+    return lambda row, now, db: field.get_db_prep_save(row[name], db)
+
+
+# Defaults that make the same value for every row: sent once per statement, not made for each row.
+_SAME_FOR_EVERY_ROW = (list, dict, tuple, str)
+
+
+def _unnamed(field: models.Field[Any, Any]) -> tuple[bool, Getter]:
+    """How ``field`` is filled when rows don't name it: (the same for every row, its getter)."""
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        return lambda row, now, db: field.get_db_prep_save(now, db)
+        return True, lambda row, now, db: field.get_db_prep_save(now, db)
     if field.has_default():
-        return lambda row, now, db: field.get_db_prep_save(field.get_default(), db)
+        same = not callable(field.default) or field.default in _SAME_FOR_EVERY_ROW
+        return same, lambda row, now, db: field.get_db_prep_save(field.get_default(), db)
     if field.null:
-        return lambda row, now, db: None
+        return True, lambda row, now, db: None
     raise ValueError(f"{field.model.__name__}.{field.name} needs a value")
 
 
 def _statement(
     db: BaseDatabaseWrapper, model: type[models.Model], names: tuple[str, ...], count: int, ignore: bool
-) -> tuple[str, list[Getter]]:
+) -> tuple[str, list[Getter], list[Getter]]:
     cache_key = (db.vendor, model, names, count, ignore)
     if (found := _statements.get(cache_key)) is not None:
         return found
     meta, quote = model._meta, db.ops.quote_name
-    fields = [f for f in meta.concrete_fields if not f.primary_key or f.name in names]
-    getters = [_getter(f, f.name in names) for f in fields]
+    own: list[tuple[models.Field[Any, Any], Getter]] = []
+    same: list[tuple[models.Field[Any, Any], Getter]] = []
+    for f in meta.concrete_fields:
+        if f.name in names:
+            own.append((f, _getter(f, db.vendor)))
+        elif not f.primary_key:
+            once, getter = _unnamed(f)
+            (same if once else own).append((f, getter))
+    fields = [f for f, _ in own + same]
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = _native(
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "
@@ -90,8 +112,8 @@ def _statement(
     )
     if len(_statements) > 256:  # a handful of shapes per table (see _chunk_sizes); a bound all the same
         _statements.clear()
-    _statements[cache_key] = (sql, getters)
-    return sql, getters
+    found = _statements[cache_key] = (sql, [g for _, g in own], [g for _, g in same])
+    return found
 
 
 def insert(
@@ -107,8 +129,9 @@ def insert(
     for size in _chunk_sizes(len(rows), MAX_PARAMS // len(model._meta.concrete_fields)):
         chunk = rows[start : start + size]
         start += size
-        sql, getters = _statement(db, model, names, size, ignore_conflicts)
-        params = [get(row, now, db) for row in chunk for get in getters]
+        sql, getters, once = _statement(db, model, names, size, ignore_conflicts)
+        same = [get({}, now, db) for get in once]
+        params = [v for row in chunk for v in (*[get(row, now, db) for get in getters], *same)]
         ids += [r[0] for r in _run(db, sql, params)]
     return ids
 
