@@ -9,7 +9,7 @@ from tests.pipeline.conftest import MakeMailbox, cycle
 from tests.support.builders import mail
 
 from postroom.mailboxes.models import Delivery, DeliveryStatus
-from postroom.pipeline.runner import run_cycle
+from postroom.pipeline.runner import Hooks, run_cycle
 from postroom.records.models import Message, Record
 
 pytestmark = pytest.mark.dovecot
@@ -125,3 +125,39 @@ def test_failing_mailbox_does_not_hold_up_others(
     assert cycle(good).new_records == 1
     bad.refresh_from_db()
     assert bad.consecutive_failures >= 1 and bad.last_error
+
+
+def test_a_cycle_goes_page_by_page_and_replies_on_a_later_page_join_their_records(
+    dovecot: Any, mailbox_folder: str, make_mailbox: MakeMailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from postroom.sources import imap
+
+    monkeypatch.setattr(imap, "LIST_PAGE", 7)
+    raws = [mail(subject=f"Job {i}", message_id=f"job{i}@example.com") for i in range(12)]
+    raws += [mail(subject=f"Re: Job {i}", in_reply_to=f"<job{i}@example.com>") for i in range(12)]
+    dovecot.append(raws, folder=mailbox_folder)
+    totals: list[int] = []
+    mailbox = make_mailbox(after_import="delete")
+    mailbox.refresh_from_db()
+    result = run_cycle(mailbox, Hooks(on_total=totals.append))
+    assert (result.fetched, result.new_records, result.added, result.waiting) == (24, 12, 12, 0)
+    assert dict(Record.objects.values_list("subject", "message_count")) == {f"Job {i}": 2 for i in range(12)}
+    assert totals == [24, 24, 24, 24]  # four pages; what was not listed yet counted as new each time
+    assert dovecot.count(mailbox_folder) == 0
+
+
+def test_a_stopped_cycle_counts_the_pages_it_did_not_list_as_waiting(
+    dovecot: Any, mailbox_folder: str, make_mailbox: MakeMailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from postroom.sources import imap
+
+    monkeypatch.setattr(imap, "LIST_PAGE", 5)
+    dovecot.append([mail(subject=f"n{i}") for i in range(12)], folder=mailbox_folder)
+    hooks = Hooks()
+    hooks.on_message = lambda outcome: hooks.stop.set()  # Ctrl-C during the first page
+    mailbox = make_mailbox(after_import="delete")
+    mailbox.refresh_from_db()
+    result = run_cycle(mailbox, hooks)
+    assert result.interrupted and result.fetched + result.waiting == 12
+    assert Record.objects.count() == result.new_records >= 1
+    assert dovecot.count(mailbox_folder) == 12 - result.fetched

@@ -41,6 +41,27 @@ def test_list_and_fetch_give_the_appended_bytes_and_leave_them_unseen(
     assert dovecot.flags(mailbox_folder) == [set(), set(), set()]
 
 
+def test_a_large_folder_is_listed_a_page_at_a_time_and_nothing_is_missed(
+    dovecot: DovecotServer,
+    mailbox_folder: str,
+    settings_for: MakeSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from postroom.sources import imap
+
+    monkeypatch.setattr(imap, "LIST_PAGE", 4)
+    raws = load(dovecot, mailbox_folder, 11)
+    with open_imap(settings_for()) as session:
+        session.acknowledge([f"imap:{session.uidvalidity}:{uid}" for uid in (2, 7)], "delete")
+        listed = session.list_messages()
+        assert [r.key for r in listed] == [
+            f"imap:{session.uidvalidity}:{uid}" for uid in (1, 3, 4, 5, 6, 8, 9, 10, 11)
+        ]
+        assert session.message_count == 9
+    kept = [raw for n, raw in enumerate(raws, 1) if n not in (2, 7)]
+    assert [r.size for r in listed] == [len(raw) for raw in kept]
+
+
 def test_odd_mails_come_back_byte_for_byte(
     dovecot: DovecotServer, mailbox_folder: str, settings_for: MakeSettings
 ) -> None:

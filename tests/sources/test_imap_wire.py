@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from postroom.sources.imap_names import decode_name, encode_name, parse_list, quote
-from postroom.sources.imap_wire import FetchData, batches, parse_bodies, sequence_set
+from postroom.sources.imap_wire import FetchData, _date, batches, parse_bodies, sequence_set
 
 
 def test_sequence_sets_are_compact() -> None:
@@ -51,3 +55,20 @@ def test_list_answers_give_selectable_names() -> None:
         (b'(\\HasNoChildren) "/" {9}', b"Two words"),
     ]
     assert parse_list(data) == ["INBOX", "Geprüft", "Two words"]
+
+
+@given(
+    st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1)),
+    st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59),
+)
+def test_internal_dates_read_as_strptime_reads_them(when: datetime, offset_minutes: int) -> None:
+    zone = timezone(timedelta(minutes=offset_minutes))
+    text = when.replace(microsecond=0, tzinfo=zone).strftime("%d-%b-%Y %H:%M:%S %z").encode()
+    if text[0:1] == b"0" and when.day % 2:  # servers write the day as " 1" as well as "01"
+        text = b" " + text[1:]
+    assert _date(text) == datetime.strptime(text.decode().strip(), "%d-%b-%Y %H:%M:%S %z")
+
+
+@pytest.mark.parametrize("text", [b"", b"31-Feb-2020 00:00:00 +0000", b"01-Xyz-2020 00:00:00 +0000", b"junk"])
+def test_impossible_internal_dates_read_as_none(text: bytes) -> None:
+    assert _date(text) is None

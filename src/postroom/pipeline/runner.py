@@ -106,26 +106,34 @@ def run_cycle(mailbox: Mailbox, hooks: Hooks | None = None) -> CycleResult:
 def _import(
     mailbox: Mailbox, source: ServerSettings, session: Session, hooks: Hooks, result: CycleResult
 ) -> None:
-    remote = session.list_messages()
-    ledger = _ledger(mailbox, [r.key for r in remote])
-    fresh = [r for r in remote if r.key not in ledger]
-    plan = plan_backfill(mailbox, fresh, timezone.now())
-    result.skipped = _skip(mailbox, plan)
-    todo = [r for r in fresh if r.key not in plan.skip]
-    # Every message left to import is backfill on the first cycle and none on later ones (plan.archive is
-    # exactly todo): one flag instead of the set. The listing holds the whole mailbox: not kept either.
-    archive = bool(plan.archive)
-    assert not archive or len(plan.archive) == len(todo)
-    del remote, fresh, plan
-    hooks.on_total(len(todo))
+    """The cycle, one page of the listing at a time (see ``Session.list_pages``): what is held per
+    message (the listing, the ledger, the keys handed to the workers) is one page's, whatever the size of
+    the mailbox."""
+    now = timezone.now()
     context = lookups.context_for(mailbox)
-    lock = threading.Lock()  # the session's: fetching and the acknowledgement thread take turns on it
-    with _prepare_stage(source, session, lock, todo) as (pool, stream):
-        count = len(todo)
-        del todo
-        pool.start()  # before any thread of ours (acknowledgements, fetch): workers are forked
-        _import_prepared(mailbox, session, lock, hooks, result, ledger, archive, context, stream)
-    result.waiting = count - result.fetched
+    new = listed = 0
+    for remote in session.list_pages():
+        listed += len(remote)
+        ledger = _ledger(mailbox, [r.key for r in remote])
+        fresh = [r for r in remote if r.key not in ledger]
+        plan = plan_backfill(mailbox, fresh, now)
+        result.skipped += _skip(mailbox, plan)
+        todo = [r for r in fresh if r.key not in plan.skip]
+        # Every message left to import is backfill on the first cycle and none on later ones (plan.archive
+        # is exactly todo): one flag instead of the set.
+        archive = bool(plan.archive)
+        assert not archive or len(plan.archive) == len(todo)
+        del remote, fresh, plan
+        new += len(todo)
+        hooks.on_total(new + session.message_count - listed)  # what is not listed yet may all be new
+        lock = threading.Lock()  # the session's: fetching and the acknowledgement thread take turns on it
+        with _prepare_stage(source, session, lock, todo) as (pool, stream):
+            del todo
+            pool.start()  # before any thread of ours (acknowledgements, fetch): workers are forked
+            _import_prepared(mailbox, session, lock, hooks, result, ledger, archive, context, stream)
+        if result.interrupted:
+            break
+    result.waiting = new - result.fetched + session.message_count - listed
 
 
 Stream = Callable[[Callable[[], None]], Iterator[tuple[str, Prepared]]]
@@ -142,10 +150,12 @@ def _prepare_stage(
     workers = default_workers() if len(todo) >= MIN_MESSAGES else 0
     if workers and registry.get(source.protocol).parallel_sessions:
         chunks = chunked([r.key for r in todo], [r.size for r in todo])
+        del todo  # the listing is not kept through the cycle: memory must not grow with the mailbox
         with FetchingPool(source, blob_root, workers, _fetch_here(session, lock)) as fetching:
             yield fetching, lambda on_wait: fetching.prepared(chunks, on_wait)
         return
     keys = [r.key for r in todo]
+    del todo
 
     def fetched_here(pool: PreparePool, on_wait: Callable[[], None]) -> Iterator[tuple[str, Prepared]]:
         fetcher = Prefetcher(session.fetch(keys), lock, on_wait=on_wait, size=lambda m: len(m.raw))

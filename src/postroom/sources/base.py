@@ -53,7 +53,13 @@ class CheckReport:
 class Session(Protocol):
     """An open, logged-in connection to one folder. Used as a context manager; closing commits deletions."""
 
+    message_count: int
+
     def list_messages(self) -> list[RemoteMessage]: ...
+
+    def list_pages(self) -> Iterator[list[RemoteMessage]]:
+        """The same, a page at a time (``message_count`` is set once the first page is asked for)."""
+        ...
 
     def fetch(self, keys: list[str]) -> Iterator[FetchedMessage]:
         """Yield the raw bytes of each key, in order, fetching in batches."""

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 PORTS = {"ssl": 993, "starttls": 143, "none": 143}
 FETCH_BATCH = 100  # messages per UID FETCH
 FETCH_BATCH_BYTES = 4 * 1024 * 1024  # ...and at most this much mail held in memory per batch
+LIST_PAGE = 2000  # UIDs per FETCH of sizes and dates when listing
 ACK_BATCH = 1000  # UIDs per STORE/MOVE, keeping each command line well under server limits
 
 
@@ -107,14 +108,35 @@ class ImapSession:
 
     def list_messages(self) -> list[RemoteMessage]:
         """Every message in the folder, in UID order, with its size and arrival date."""
+        listing: list[RemoteMessage] = []
+        for page in self.list_pages():
+            listing += page
+        self.message_count = len(listing)
+        return listing
+
+    def list_pages(self) -> Iterator[list[RemoteMessage]]:
+        """The folder's messages in UID order, ``LIST_PAGE`` at a time: UID SEARCH, then the sizes and
+        dates of a page of UIDs. A cycle imports a page before it lists the next, so that neither this
+        listing nor anything the import keeps per message grows with the folder. ``message_count`` is
+        the number of messages SEARCH found."""
         with transient("IMAP listing"):
-            status, data = self._client.uid("FETCH", "1:*", "(UID RFC822.SIZE INTERNALDATE)")
+            status, data = self._client.uid("SEARCH", "ALL")
         if status != "OK":
             raise TransientError(f"IMAP listing of {self.settings.folder!r} failed: {text_of(data)}")
-        listing = parse_listing(data)
-        self._sizes = {uid: size for uid, size, _ in listing if size is not None}
-        self.message_count = len(listing)
-        return [RemoteMessage(self._key(uid), size, date) for uid, size, date in listing]
+        uids = sorted({int(u) for line in data if isinstance(line, bytes) for u in line.split()})
+        self.message_count = len(uids)
+        for start in range(0, len(uids), LIST_PAGE):
+            page = uids[start : start + LIST_PAGE]
+            with transient("IMAP listing"):
+                status, data = self._client.uid(
+                    "FETCH", f"{page[0]}:{page[-1]}", "(UID RFC822.SIZE INTERNALDATE)"
+                )
+            if status != "OK":
+                raise TransientError(f"IMAP listing of {self.settings.folder!r} failed: {text_of(data)}")
+            listed = parse_listing(data)
+            del data
+            self._sizes = {uid: size for uid, size, _ in listed if size is not None}  # for fetch()
+            yield [RemoteMessage(self._key(uid), size, date) for uid, size, date in listed]
 
     def fetch(self, keys: list[str]) -> Iterator[FetchedMessage]:
         """Raw bytes of each key still on the server, in the order asked (BODY.PEEK: \\Seen stays unset)."""

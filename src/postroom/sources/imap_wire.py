@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 _UID = re.compile(rb"\bUID (\d+)")
 _SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
@@ -85,8 +85,26 @@ def parse_listing(data: FetchData) -> list[tuple[int, int | None, datetime | Non
     return [found[uid] for uid in sorted(found)]
 
 
+_INTERNALDATE = re.compile(rb"\s*(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([-+])(\d\d)(\d\d)\s*")
+_MONTHS = {
+    month: number
+    for number, month in enumerate(b"jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)
+}
+
+
 def _date(value: bytes) -> datetime | None:
+    """An INTERNALDATE ("01-Dec-2026 16:15:31 +0000"). By hand: strptime takes ten times longer, which
+    shows when a folder lists tens of thousands of messages."""
+    match = _INTERNALDATE.fullmatch(value)
+    month = _MONTHS.get(match[2].lower()) if match else None
+    if match is None or month is None:
+        return None
+    day, _, year, hour, minute, second, sign, off_h, off_m = match.groups()
+    offset = timedelta(hours=int(off_h), minutes=int(off_m))
     try:
-        return datetime.strptime(value.decode().strip(), "%d-%b-%Y %H:%M:%S %z")
-    except ValueError:
+        return datetime(
+            int(year), month, int(day), int(hour), int(minute), int(second),
+            tzinfo=timezone(-offset if sign == b"-" else offset),
+        )  # fmt: skip
+    except ValueError:  # 31-Feb, hour 25, an offset of a day or more
         return None

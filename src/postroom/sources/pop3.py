@@ -137,6 +137,10 @@ class Pop3Session:
         self.message_count = len(self._numbers)
         return [RemoteMessage(f"pop3:{uidl}", sizes.get(number)) for uidl, number in self._numbers.items()]
 
+    def list_pages(self) -> Iterator[list[RemoteMessage]]:
+        """One page: UIDL and LIST answer for the whole maildrop at once (and a maildrop is seldom big)."""
+        yield self.list_messages()
+
     def fetch(self, keys: list[str]) -> Iterator[FetchedMessage]:
         """Raw bytes of each key, in the order asked; a key no longer on the server yields nothing."""
         if not self._numbers:
