@@ -111,61 +111,94 @@ def _import(
     the mailbox."""
     now = timezone.now()
     context = lookups.context_for(mailbox)
+    lock = threading.Lock()  # the session's: fetching and the acknowledgement thread take turns on it
     new = listed = 0
-    for remote in session.list_pages():
-        listed += len(remote)
-        ledger = _ledger(mailbox, [r.key for r in remote])
-        fresh = [r for r in remote if r.key not in ledger]
-        plan = plan_backfill(mailbox, fresh, now)
-        result.skipped += _skip(mailbox, plan)
-        todo = [r for r in fresh if r.key not in plan.skip]
-        # Every message left to import is backfill on the first cycle and none on later ones (plan.archive
-        # is exactly todo): one flag instead of the set.
-        archive = bool(plan.archive)
-        assert not archive or len(plan.archive) == len(todo)
-        del remote, fresh, plan
-        new += len(todo)
-        hooks.on_total(new + session.message_count - listed)  # what is not listed yet may all be new
-        lock = threading.Lock()  # the session's: fetching and the acknowledgement thread take turns on it
-        with _prepare_stage(source, session, lock, todo) as (pool, stream):
-            del todo
-            pool.start()  # before any thread of ours (acknowledgements, fetch): workers are forked
-            _import_prepared(mailbox, session, lock, hooks, result, ledger, archive, context, stream)
-        if result.interrupted:
-            break
+    with _Preparing(source, session, lock) as preparing:
+        if mailbox.after_import == "delete" or mailbox.after_import.startswith("move:"):
+            # What is in the folder is what is new (imported mail leaves it): the workers can log in
+            # while this process lists the folder.
+            preparing.start_early(session.message_count)
+        for remote in session.list_pages():
+            listed += len(remote)
+            ledger = _ledger(mailbox, [r.key for r in remote])
+            fresh = [r for r in remote if r.key not in ledger]
+            plan = plan_backfill(mailbox, fresh, now)
+            result.skipped += _skip(mailbox, plan)
+            todo = [r for r in fresh if r.key not in plan.skip]
+            # Every message left to import is backfill on the first cycle and none on later ones
+            # (plan.archive is exactly todo): one flag instead of the set.
+            archive = bool(plan.archive)
+            assert not archive or len(plan.archive) == len(todo)
+            del remote, fresh, plan
+            new += len(todo)
+            hooks.on_total(new + session.message_count - listed)  # what is not listed yet may all be new
+            with preparing.page(todo) as stream:
+                del todo
+                _import_prepared(mailbox, session, lock, hooks, result, ledger, archive, context, stream)
+            if result.interrupted:
+                break
     result.waiting = new - result.fetched + session.message_count - listed
 
 
 Stream = Callable[[Callable[[], None]], Iterator[tuple[str, Prepared]]]
 
 
-@contextmanager
-def _prepare_stage(
-    source: ServerSettings, session: Session, lock: threading.Lock, todo: list[RemoteMessage]
-) -> Iterator[tuple[PreparePool | FetchingPool, Stream]]:
-    """How this cycle's mail is fetched and prepared: by parse workers on connections of their own when
-    the source allows it (IMAP), else fetched here and handed to the workers (POP3); a handful of mails
-    is prepared here without workers."""
-    blob_root = Path(settings.BLOB_DIR)
-    workers = default_workers() if len(todo) >= MIN_MESSAGES else 0
-    if workers and registry.get(source.protocol).parallel_sessions:
-        chunks = chunked([r.key for r in todo], [r.size for r in todo])
-        del todo  # the listing is not kept through the cycle: memory must not grow with the mailbox
-        with FetchingPool(source, blob_root, workers, _fetch_here(session, lock)) as fetching:
-            yield fetching, lambda on_wait: fetching.prepared(chunks, on_wait)
-        return
-    keys = [r.key for r in todo]
-    del todo
+class _Preparing:
+    """How a cycle's mail is fetched and prepared: by parse workers on connections of their own when the
+    source allows it (IMAP; one pool for the whole cycle), else fetched here and handed to workers
+    (POP3); a handful of mails is prepared here without any. Workers are forked, so each pool starts
+    before any thread of ours does (at a page's start none runs: the previous page joined its own)."""
 
-    def fetched_here(pool: PreparePool, on_wait: Callable[[], None]) -> Iterator[tuple[str, Prepared]]:
-        fetcher = Prefetcher(session.fetch(keys), lock, on_wait=on_wait, size=lambda m: len(m.raw))
-        try:
-            yield from pool.prepared(fetcher, on_wait)
-        finally:
-            fetcher.close()
+    def __init__(self, source: ServerSettings, session: Session, lock: threading.Lock) -> None:
+        self.source, self.session, self.lock = source, session, lock
+        self.blob_root = Path(settings.BLOB_DIR)
+        self.workers = default_workers()
+        self.fetching = self.workers > 0 and registry.get(source.protocol).parallel_sessions
+        self._pool: FetchingPool | None = None
 
-    with PreparePool(blob_root, workers) as pool:
-        yield pool, lambda on_wait: fetched_here(pool, on_wait)
+    def start_early(self, expected: int) -> None:
+        if self.fetching and expected >= MIN_MESSAGES:
+            self._fetching_pool()
+
+    def _fetching_pool(self) -> FetchingPool:
+        if self._pool is None:
+            pool = FetchingPool(
+                self.source, self.blob_root, self.workers, _fetch_here(self.session, self.lock)
+            )
+            pool.start()
+            self._pool = pool
+        return self._pool
+
+    @contextmanager
+    def page(self, todo: list[RemoteMessage]) -> Iterator[Stream]:
+        if self.fetching and (len(todo) >= MIN_MESSAGES or (self._pool is not None and todo)):
+            fetching = self._fetching_pool()
+            chunks = chunked([r.key for r in todo], [r.size for r in todo])
+            del todo  # the listing is not kept through the page
+            yield lambda on_wait: fetching.prepared(chunks, on_wait)
+            return
+        keys = [r.key for r in todo]
+        workers = self.workers if len(todo) >= MIN_MESSAGES else 0
+        del todo
+        session, lock = self.session, self.lock
+
+        def fetched_here(pool: PreparePool, on_wait: Callable[[], None]) -> Iterator[tuple[str, Prepared]]:
+            fetcher = Prefetcher(session.fetch(keys), lock, on_wait=on_wait, size=lambda m: len(m.raw))
+            try:
+                yield from pool.prepared(fetcher, on_wait)
+            finally:
+                fetcher.close()
+
+        with PreparePool(self.blob_root, workers) as here:
+            here.start()
+            yield lambda on_wait: fetched_here(here, on_wait)
+
+    def __enter__(self) -> _Preparing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.close()
 
 
 def _fetch_here(session: Session, lock: threading.Lock) -> Callable[[list[str]], Iterator[FetchedMessage]]:

@@ -168,6 +168,8 @@ def serve_fetching(conn: Connection, blob_root: Path, source: ServerSettings) ->
         outbox.put(data)
 
     session: Session | None = None
+    with contextlib.suppress(Exception):  # at once, while the importer lists; else again at the first order
+        session = _open(source)
     try:
         while frame := inbox.get():
             keys: list[str] = pickle.loads(frame)
