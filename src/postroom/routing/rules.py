@@ -79,6 +79,16 @@ class _AnyOf:
     # a substring test in C that lets most mail skip the regex (most rules fail on most mail). The word
     # serves for ASCII text; for other text only the safe piece does (see _needle). None: run the regex.
     needles: tuple[tuple[str | None, str | None] | None, ...] = ()
+    # (text, pattern, needle, is a regex) for each: what ``one`` walks for every rule and every mail
+    _items: tuple[tuple[str, re.Pattern[str], tuple[str | None, str | None] | None, bool], ...] = ()
+
+    def __post_init__(self) -> None:
+        needles = self.needles or (None,) * len(self.texts)
+        items = tuple(
+            (text, pattern, needle, text.startswith(REGEX_PREFIX))
+            for text, pattern, needle in zip(self.texts, self.patterns, needles, strict=True)
+        )
+        object.__setattr__(self, "_items", items)
 
     @classmethod
     def of(cls, value: Any, glob: bool = False, whole_words: bool = False) -> _AnyOf:
@@ -102,12 +112,12 @@ class _AnyOf:
     def one(self, value: str, full: bool = False, low: str | None = None) -> str | None:
         """The text of the first pattern that matches ``value`` (``low``: it lower-cased), or None."""
         ascii_text = low is not None and low.isascii()
-        for text, pattern, needle in zip(self.texts, self.patterns, self.needles, strict=True):
+        for text, pattern, needle, regex in self._items:
             if needle is not None and low is not None:
                 piece = needle[0] if ascii_text and needle[0] else needle[1]
                 if piece is not None and piece not in low:
                     continue
-            if full and not text.startswith(REGEX_PREFIX):
+            if full and not regex:
                 if pattern.fullmatch(value) is not None:
                     return text
             elif pattern.search(value) is not None:
