@@ -159,3 +159,6 @@ def test_chunks_hold_a_few_messages_and_a_bounded_size_and_a_large_mail_goes_alo
         ["k0", "k1", "k2"], ["k3", "k4"], ["k5"], ["k6", "k7", "k8"],
     ]  # fmt: skip
     assert chunked([], [], count=3) == []
+    assert [len(c) for c in chunked([f"k{i}" for i in range(30)], [1] * 30, count=8, small_first=2)] == [
+        2, 2, 8, 8, 8, 2,
+    ]  # fmt: skip

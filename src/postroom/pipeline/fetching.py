@@ -36,16 +36,22 @@ FetchHere = Callable[[list[str]], Iterator[FetchedMessage]]
 
 
 def chunked(
-    keys: list[str], sizes: list[int | None], count: int | None = None, max_bytes: int | None = None
+    keys: list[str],
+    sizes: list[int | None],
+    count: int | None = None,
+    max_bytes: int | None = None,
+    small_first: int = 0,
 ) -> list[list[str]]:
     """Consecutive slices of ``keys`` of at most ``count`` messages and about ``max_bytes`` (sizes listed);
-    ``CHUNK`` and ``CHUNK_BYTES`` by default."""
+    ``CHUNK`` and ``CHUNK_BYTES`` by default. The first ``small_first`` slices (one per worker) are a
+    quarter of the size: the importer has its first results to store sooner instead of waiting idle."""
     count, max_bytes = count or CHUNK, max_bytes or CHUNK_BYTES
     chunks: list[list[str]] = []
     chunk: list[str] = []
     held = 0
     for key, size in zip(keys, sizes, strict=True):
-        if chunk and (len(chunk) >= count or held + (size or 0) > max_bytes):
+        limit = count if len(chunks) >= small_first else max(1, count // 4)
+        if chunk and (len(chunk) >= limit or held + (size or 0) > max_bytes):
             chunks.append(chunk)
             chunk, held = [], 0
         chunk.append(key)

@@ -173,7 +173,7 @@ class _Preparing:
     def page(self, todo: list[RemoteMessage]) -> Iterator[Stream]:
         if self.fetching and (len(todo) >= MIN_MESSAGES or (self._pool is not None and todo)):
             fetching = self._fetching_pool()
-            chunks = chunked([r.key for r in todo], [r.size for r in todo])
+            chunks = chunked([r.key for r in todo], [r.size for r in todo], small_first=self.workers)
             del todo  # the listing is not kept through the page
             yield lambda on_wait: fetching.prepared(chunks, on_wait)
             return
