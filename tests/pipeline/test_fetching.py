@@ -70,6 +70,16 @@ def test_workers_fetch_on_connections_of_their_own_and_replies_still_follow_thei
     assert dovecot.count(mailbox_folder) == 0
 
 
+def test_workers_verify_tls_as_the_importer_does(
+    dovecot: Any, mailbox_folder: str, make_mailbox: MakeMailbox, fetched_here: list[int]
+) -> None:
+    dovecot.append(_threads(12), folder=mailbox_folder)
+    result = cycle(make_mailbox(security="ssl", after_import="delete"))  # the suite's CA, verified
+    assert (result.fetched, result.new_records, result.added, result.failed) == (24, 12, 12, 0)
+    assert fetched_here == []  # the workers' own TLS sessions fetched everything
+    _records_are_whole(12)
+
+
 def test_a_server_that_allows_one_connection_is_fetched_by_the_importer(
     dovecot: Any, mailbox_folder: str, make_mailbox: MakeMailbox, fetched_here: list[int]
 ) -> None:
