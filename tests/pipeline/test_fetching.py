@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from tests.pipeline.conftest import MakeMailbox, cycle
-from tests.support.builders import mail
+from tests.support.builders import jobs_with_replies, mail
 from tests.support.cutproxy import CutProxy
 
 from postroom.pipeline import fetching, parallel
@@ -45,14 +45,6 @@ def fetched_here(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return seen
 
 
-def _threads(n: int) -> list[bytes]:
-    raws = []
-    for i in range(n):
-        raws.append(mail(subject=f"Job {i}", message_id=f"job{i}@example.com"))
-        raws.append(mail(subject=f"Re: Job {i}", in_reply_to=f"<job{i}@example.com>"))
-    return raws
-
-
 def _records_are_whole(n: int) -> None:
     assert dict(Record.objects.values_list("subject", "message_count")) == {f"Job {i}": 2 for i in range(n)}
 
@@ -60,7 +52,7 @@ def _records_are_whole(n: int) -> None:
 def test_workers_fetch_on_connections_of_their_own_and_replies_still_follow_their_originals(
     dovecot: Any, mailbox_folder: str, make_mailbox: MakeMailbox, fetched_here: list[int]
 ) -> None:
-    dovecot.append(_threads(30), folder=mailbox_folder)
+    dovecot.append(jobs_with_replies(30), folder=mailbox_folder)
     with CutProxy(dovecot.host, dovecot.ports["imap"]) as proxy:
         result = cycle(make_mailbox(port=proxy.port, after_import="delete"))
     assert (result.fetched, result.new_records, result.added, result.failed) == (60, 30, 30, 0)
@@ -73,7 +65,7 @@ def test_workers_fetch_on_connections_of_their_own_and_replies_still_follow_thei
 def test_workers_verify_tls_as_the_importer_does(
     dovecot: Any, mailbox_folder: str, make_mailbox: MakeMailbox, fetched_here: list[int]
 ) -> None:
-    dovecot.append(_threads(12), folder=mailbox_folder)
+    dovecot.append(jobs_with_replies(12), folder=mailbox_folder)
     result = cycle(make_mailbox(security="ssl", after_import="delete"))  # the suite's CA, verified
     assert (result.fetched, result.new_records, result.added, result.failed) == (24, 12, 12, 0)
     assert fetched_here == []  # the workers' own TLS sessions fetched everything
@@ -83,7 +75,7 @@ def test_workers_verify_tls_as_the_importer_does(
 def test_a_server_that_allows_one_connection_is_fetched_by_the_importer(
     dovecot: Any, mailbox_folder: str, make_mailbox: MakeMailbox, fetched_here: list[int]
 ) -> None:
-    dovecot.append(_threads(15), folder=mailbox_folder)
+    dovecot.append(jobs_with_replies(15), folder=mailbox_folder)
     with CutProxy(dovecot.host, dovecot.ports["imap"], limit_for=lambda n: None if n == 1 else 0) as proxy:
         result = cycle(make_mailbox(port=proxy.port, after_import="delete"))
     assert (result.fetched, result.new_records, result.added, result.failed) == (30, 15, 15, 0)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from tests.pipeline.conftest import MakeMailbox, cycle
-from tests.support.builders import mail
+from tests.support.builders import jobs_with_replies, mail
 
 from postroom.mailboxes.models import Delivery, DeliveryStatus
 from postroom.pipeline import parallel, prepare
@@ -20,19 +20,10 @@ from postroom.sources.base import FetchedMessage
 pytestmark = pytest.mark.dovecot
 
 
-def _thread_of(n: int) -> list[bytes]:
-    """n originals, each followed at once by a reply to it: a reply is often fetched in the same batch."""
-    raws = []
-    for i in range(n):
-        raws.append(mail(subject=f"Job {i}", message_id=f"job{i}@example.com"))
-        raws.append(mail(subject=f"Re: Job {i}", in_reply_to=f"<job{i}@example.com>"))
-    return raws
-
-
 def test_a_large_cycle_keeps_fetch_order_so_replies_join_their_records(
     dovecot: Any, mailbox_folder: str, make_mailbox: MakeMailbox
 ) -> None:
-    dovecot.append(_thread_of(40), folder=mailbox_folder)  # 80 mails: prepared by a worker process
+    dovecot.append(jobs_with_replies(40), folder=mailbox_folder)  # 80 mails: prepared by a worker process
     result = cycle(make_mailbox())
     assert (result.fetched, result.new_records, result.added, result.failed) == (80, 40, 40, 0)
     counts = dict(Record.objects.values_list("subject", "message_count"))

@@ -65,3 +65,13 @@ def mail(
     for name, data in attachments:
         m.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
     return bytes(m)
+
+
+def jobs_with_replies(n: int) -> list[bytes]:
+    """n originals ("Job i"), each followed at once by a reply to it by its headers: a reply is often
+    fetched in the same batch or chunk as its original, or in the next one."""
+    raws = []
+    for i in range(n):
+        raws.append(mail(subject=f"Job {i}", message_id=f"job{i}@example.com"))
+        raws.append(mail(subject=f"Re: Job {i}", in_reply_to=f"<job{i}@example.com>"))
+    return raws
