@@ -26,6 +26,7 @@ pytestmark = pytest.mark.dovecot
 @pytest.fixture(autouse=True)
 def two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSTROOM_PARSE_WORKERS", "2")
+    monkeypatch.setattr(fetching, "_refused", {})  # no server is remembered from another test
     monkeypatch.setattr(fetching, "CHUNK", 7)  # many chunks, so that the workers take turns often
 
 
@@ -72,16 +73,26 @@ def test_workers_verify_tls_as_the_importer_does(
     _records_are_whole(12)
 
 
-def test_a_server_that_allows_one_connection_is_fetched_by_the_importer(
+def test_a_server_that_allows_one_connection_is_fetched_by_the_importer_and_remembered(
     dovecot: Any, mailbox_folder: str, make_mailbox: MakeMailbox, fetched_here: list[int]
 ) -> None:
     dovecot.append(jobs_with_replies(15), folder=mailbox_folder)
-    with CutProxy(dovecot.host, dovecot.ports["imap"], limit_for=lambda n: None if n == 1 else 0) as proxy:
-        result = cycle(make_mailbox(port=proxy.port, after_import="delete"))
-    assert (result.fetched, result.new_records, result.added, result.failed) == (30, 15, 15, 0)
-    _records_are_whole(15)
-    assert proxy.refused >= 2 and len(fetched_here) == 30
-    assert dovecot.count(mailbox_folder) == 0
+    allowed = {1}  # the importer's own connection; the proxy refuses every other one
+    with CutProxy(
+        dovecot.host, dovecot.ports["imap"], limit_for=lambda n: None if n in allowed else 0
+    ) as proxy:
+        mailbox = make_mailbox(port=proxy.port, after_import="delete")
+        result = cycle(mailbox)
+        assert (result.fetched, result.new_records, result.added, result.failed) == (30, 15, 15, 0)
+        _records_are_whole(15)
+        assert proxy.refused >= 2 and len(fetched_here) == 30
+        assert dovecot.count(mailbox_folder) == 0
+        # The next cycle of this process fetches on the importer's connection at once: no worker tries.
+        dovecot.append([mail(subject=f"later {i}") for i in range(25)], folder=mailbox_folder)
+        refused_before = proxy.refused
+        allowed.add(proxy.connections + proxy.refused + 1)
+        assert cycle(mailbox).new_records == 25
+        assert proxy.refused == refused_before and len(fetched_here) == 55
 
 
 def test_a_worker_cut_off_mid_fetch_leaves_the_rest_to_the_importer_and_nothing_is_doubled(

@@ -18,6 +18,7 @@ process (and kept as failed if it kills that too). No mail is lost to a crash of
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -33,6 +34,29 @@ CHUNK_BYTES = 4 * 1024 * 1024  # ...and about this much mail (one larger mail ma
 AHEAD = 3  # orders each worker holds beyond the one being read
 
 FetchHere = Callable[[list[str]], Iterator[FetchedMessage]]
+
+# Accounts whose server refused a worker its own connection, and when: for an hour after, this process
+# fetches their mail on the importer's connection at once (a long-running `postroom run` would otherwise
+# try, fail and warn every cycle).
+REFUSED_FOR = 3600.0
+_refused: dict[tuple[str, int, str, str], float] = {}
+
+
+def _account(source: ServerSettings) -> tuple[str, int, str, str]:
+    return (source.protocol, source.port, source.host.lower(), source.username)
+
+
+def refused(source: ServerSettings) -> None:
+    _refused[_account(source)] = time.monotonic()
+
+
+def accepts_more_connections(source: ServerSettings) -> bool:
+    """False for an hour after the account's server refused a worker's connection."""
+    since = _refused.get(_account(source))
+    if since is not None and time.monotonic() - since < REFUSED_FOR:
+        return False
+    _refused.pop(_account(source), None)
+    return True
 
 
 def chunked(
@@ -138,6 +162,8 @@ class FetchingPool:
                 continue
             if answer[0] == "failed":
                 self._warn(answer[1])
+                if answer[2] == "connect":
+                    refused(self.source)
                 chunk.here = True
                 break
             yield from answer[1]

@@ -15,6 +15,7 @@ from django.utils import timezone
 from postroom.mailboxes.models import Cycle, Delivery, DeliveryStatus, Mailbox
 from postroom.mailboxes.server import server_settings
 from postroom.outgoing.automatic import forwards_sent
+from postroom.pipeline import fetching
 from postroom.pipeline.acknowledge import Acknowledger
 from postroom.pipeline.backfill import BackfillPlan, plan_backfill
 from postroom.pipeline.batch import Batch
@@ -153,7 +154,11 @@ class _Preparing:
         self.source, self.session, self.lock = source, session, lock
         self.blob_root = Path(settings.BLOB_DIR)
         self.workers = default_workers()
-        self.fetching = self.workers > 0 and registry.get(source.protocol).parallel_sessions
+        self.fetching = (
+            self.workers > 0
+            and registry.get(source.protocol).parallel_sessions
+            and fetching.accepts_more_connections(source)
+        )
         self._pool: FetchingPool | None = None
 
     def start_early(self, expected: int) -> None:
@@ -172,10 +177,10 @@ class _Preparing:
     @contextmanager
     def page(self, todo: list[RemoteMessage]) -> Iterator[Stream]:
         if self.fetching and (len(todo) >= MIN_MESSAGES or (self._pool is not None and todo)):
-            fetching = self._fetching_pool()
+            shared = self._fetching_pool()
             chunks = chunked([r.key for r in todo], [r.size for r in todo], small_first=self.workers)
             del todo  # the listing is not kept through the page
-            yield lambda on_wait: fetching.prepared(chunks, on_wait)
+            yield lambda on_wait: shared.prepared(chunks, on_wait)
             return
         keys = [r.key for r in todo]
         workers = self.workers if len(todo) >= MIN_MESSAGES else 0

@@ -3,8 +3,9 @@
 - Given raw mails (``send``), it answers one Prepared each, in the same order.
 - Given a source (``fetching=ServerSettings``), it takes orders of keys (``order``), fetches them on a
   connection of its own and answers each order with ``("done", [(key, Prepared), ...])`` (keys no longer
-  on the server left out), or ``("failed", reason)`` when it could not fetch (the main process fetches
-  that order itself). The raw mail then never passes through the main process at all.
+  on the server left out), or ``("failed", reason, "connect" | "fetch")`` when it could not connect or
+  fetch (the main process fetches that order itself). The raw mail then never passes through the main
+  process at all.
 
 Lean on purpose: a raw mail crosses as bytes (no pickling), a result as one pickle. ProcessPoolExecutor
 was tried first; its manager thread hands a worker only one call at a time beyond the one it runs, and
@@ -74,7 +75,7 @@ class Worker:
         return value  # type: ignore[no-any-return]
 
     def receive_item(self) -> tuple[Any, ...]:
-        """The next answer of a fetching worker: ("done", [(key, Prepared), ...]) or ("failed", reason)."""
+        """The next answer of a fetching worker: ("done", [(key, Prepared), ...]) or ("failed", why, step)."""
         try:
             item: tuple[Any, ...] = pickle.loads(self._conn.recv_bytes())
         except (EOFError, OSError) as exc:
@@ -173,9 +174,13 @@ def serve_fetching(conn: Connection, blob_root: Path, source: ServerSettings) ->
     try:
         while frame := inbox.get():
             keys: list[str] = pickle.loads(frame)
-            try:
-                if session is None:
+            if session is None:
+                try:
                     session = _open(source)
+                except Exception as exc:  # refused (a server allowing one connection): never got in
+                    answer("failed", f"{type(exc).__name__}: {exc}", "connect")
+                    continue
+            try:
                 done: list[tuple[str, Prepared]] = []
                 for fetched in session.fetch(keys):
                     try:
@@ -186,8 +191,8 @@ def serve_fetching(conn: Connection, blob_root: Path, source: ServerSettings) ->
             except _DiskError as exc:
                 answer("error", exc.args[0])
                 continue
-            except Exception as exc:  # refused or cut off: the main process fetches the rest itself
-                answer("failed", f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # cut off: the main process fetches the rest itself
+                answer("failed", f"{type(exc).__name__}: {exc}", "fetch")
                 _close(session)
                 session = None
                 continue
