@@ -11,7 +11,7 @@ import nh3
 # handler survives, and only the URL schemes below (so no javascript:). cid: stays so the web page can
 # show inline images; remote http(s) images stay too, the page blocks them until the reader asks.
 _TAGS = (nh3.ALLOWED_TAGS | {"font", "tfoot", "caption"}) - {"area", "map"}
-_ATTRIBUTES = {
+ATTRIBUTES: dict[str, set[str]] = {
     "*": {"title", "lang", "dir", "align", "valign", "style", "width", "height", "bgcolor"},
     "a": {"href", "hreflang", "name"},
     "img": {"src", "alt", "border", "hspace", "vspace"},
@@ -28,7 +28,7 @@ _ATTRIBUTES = {
     "hr": {"size", "noshade"},
 }
 # Inline style is how most mail is formatted; only properties that cannot fetch or overlay anything.
-_STYLE_PROPERTIES = {
+STYLE_PROPERTIES = {
     "color",
     "background-color",
     "font",
@@ -93,10 +93,10 @@ _DROPPED_WITH_CONTENT = {
 _SANITIZER = nh3.Cleaner(
     tags=_TAGS,
     clean_content_tags=_DROPPED_WITH_CONTENT,
-    attributes=_ATTRIBUTES,
+    attributes=ATTRIBUTES,
     url_schemes={"http", "https", "mailto", "tel", "cid"},
     link_rel="noopener noreferrer",
-    filter_style_properties=_STYLE_PROPERTIES,
+    filter_style_properties=STYLE_PROPERTIES,
 )
 # For text: every tag goes, the text inside stays, except where the content is not meant to be read.
 _TAG_STRIPPER = nh3.Cleaner(tags=set(), clean_content_tags=_DROPPED_WITH_CONTENT)

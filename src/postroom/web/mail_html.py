@@ -11,6 +11,9 @@ from urllib.parse import unquote
 
 import nh3
 
+# What a mail may keep (attributes, inline style properties): the same lists the importer sanitizes with.
+from postroom.mail.html import ATTRIBUTES, STYLE_PROPERTIES
+
 # The frame's own Content-Security-Policy, put first in its document by wrap_document (a srcdoc document
 # also inherits the page's policy; both must allow a load). Nothing runs, is framed, fetched or submitted,
 # except images: from 'self' (the inline cid: attachments the page serves) and data: (only the raster
@@ -47,38 +50,13 @@ _DROPPED_WITH_CONTENT = _names(
     "script style title head iframe frame frameset object embed applet noscript noembed noframes template "
     "svg math select textarea button xmp plaintext audio video canvas"
 )
-_ATTRIBUTES: dict[str, set[str]] = {
-    "*": {"title", "lang", "dir", "align", "valign", "style", "width", "height", "bgcolor"},
-    "a": {"href", "hreflang", "name"},
-    "img": {"src", "alt", "border", "hspace", "vspace"},
-    "font": {"color", "face", "size"},
-    "table": {"border", "cellpadding", "cellspacing", "summary"},
-    "td": {"colspan", "rowspan", "nowrap"},
-    "th": {"colspan", "rowspan", "nowrap", "scope"},
-    "col": {"span"},
-    "colgroup": {"span"},
-    "ol": {"start", "type"},
-    "ul": {"type"},
-    "li": {"value"},
-    "blockquote": {"cite", "type"},
-    "hr": {"size", "noshade"},
-}
 # The first pass also keeps what fetches but is not on the lists above, so the rewrite can count it.
 _FIRST_ATTRIBUTES = {
-    **_ATTRIBUTES,
-    "*": _ATTRIBUTES["*"] | {"background"},
-    "img": _ATTRIBUTES["img"] | {"srcset"},
+    **ATTRIBUTES,
+    "*": ATTRIBUTES["*"] | {"background"},
+    "img": ATTRIBUTES["img"] | {"srcset"},
 }
-_REMOTE_ATTRIBUTES = {**_ATTRIBUTES, "*": _ATTRIBUTES["*"] | {"background"}}
-# Only properties that cannot fetch or overlay anything (no background*, position, content, cursor...).
-_STYLE_PROPERTIES = _names(
-    "color background-color font font-family font-size font-style font-weight font-variant text-align "
-    "text-decoration text-indent text-transform line-height letter-spacing word-spacing white-space "
-    "vertical-align direction margin margin-top margin-right margin-bottom margin-left padding padding-top "
-    "padding-right padding-bottom padding-left border border-top border-right border-bottom border-left "
-    "border-color border-style border-width border-collapse border-spacing width height max-width "
-    "min-width list-style-type table-layout"
-)
+_REMOTE_ATTRIBUTES = {**ATTRIBUTES, "*": ATTRIBUTES["*"] | {"background"}}
 _CLASSES = {"span": {BLOCKED_CLASS, MISSING_CLASS}}
 
 _FIRST = nh3.Cleaner(
@@ -87,7 +65,7 @@ _FIRST = nh3.Cleaner(
     attributes=_FIRST_ATTRIBUTES,
     url_schemes={"http", "https", "mailto", "tel", "cid", "data"},
     link_rel=None,
-    filter_style_properties=_STYLE_PROPERTIES,
+    filter_style_properties=STYLE_PROPERTIES,
 )
 
 # URLs as a browser reads them (WHATWG): leading/trailing C0 controls and spaces go, tabs and newlines
@@ -385,11 +363,11 @@ def _final_cleaner(inline_urls: frozenset[str], allow_remote: bool) -> nh3.Clean
     return nh3.Cleaner(
         tags=_TAGS,
         clean_content_tags=_DROPPED_WITH_CONTENT,
-        attributes=_REMOTE_ATTRIBUTES if allow_remote else _ATTRIBUTES,
+        attributes=_REMOTE_ATTRIBUTES if allow_remote else ATTRIBUTES,
         attribute_filter=keep,
         url_schemes={"http", "https", "mailto", "tel", "data"},
         link_rel="noopener noreferrer",
         set_tag_attribute_values={"a": {"target": "_blank"}},
-        filter_style_properties=_STYLE_PROPERTIES,
+        filter_style_properties=STYLE_PROPERTIES,
         allowed_classes=_CLASSES,
     )
