@@ -35,7 +35,6 @@ import hmac
 import http.client
 import json
 import logging
-import secrets
 import ssl
 import urllib.error
 import urllib.parse
@@ -46,12 +45,12 @@ from datetime import datetime, timedelta
 from email.message import Message as HeaderMessage
 from email.utils import parsedate_to_datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from postroom.core.errors import ConfigError
 from postroom.hooks.models import HookStatus, WebhookDelivery
 from postroom.mailboxes.secrets import decrypt
+from postroom.records import claims
 
 log = logging.getLogger(__name__)
 
@@ -89,45 +88,20 @@ class _Unreachable(Exception):
 
 def requeue_abandoned(now: datetime | None = None) -> int:
     """Deliveries a dead sender left "sending" past its lease go back in the queue."""
-    now = now or timezone.now()
-    return WebhookDelivery.objects.filter(status=HookStatus.SENDING, updated__lt=now - LEASE).update(
-        status=HookStatus.QUEUED, next_attempt=now, updated=now
-    )
+    return claims.requeue_abandoned(WebhookDelivery, LEASE, now or timezone.now())
 
 
 def _claim(now: datetime, limit: int) -> list[WebhookDelivery]:
-    """Up to ``limit`` due deliveries of enabled webhooks, claimed in one statement: a row still queued is
-    this sender's (its token is written on it); one another sender claimed first is left to it."""
-    due = WebhookDelivery.objects.filter(
-        status=HookStatus.QUEUED, next_attempt__lte=now, webhook__enabled=True
-    )
-    ids = list(due.order_by("id").values_list("pk", flat=True)[:limit])
-    if not ids:
-        return []
-    token = secrets.token_hex(8)
-    with transaction.atomic():
-        WebhookDelivery.objects.filter(pk__in=ids, status=HookStatus.QUEUED).update(
-            status=HookStatus.SENDING, claim=token, updated=timezone.now()
-        )
-    mine = WebhookDelivery.objects.filter(pk__in=ids, claim=token, status=HookStatus.SENDING)
-    return list(mine.select_related("webhook").order_by("id"))
+    """Up to ``limit`` due deliveries of enabled webhooks, claimed (see ``records.claims``)."""
+    return claims.claim(WebhookDelivery.objects.filter(webhook__enabled=True), now, limit, "webhook")
 
 
 def _finish(delivery: WebhookDelivery, **values: object) -> bool:
     """Write an attempt's outcome, only while the delivery is still this sender's (its lease held)."""
-    done = WebhookDelivery.objects.filter(
-        pk=delivery.pk, claim=delivery.claim, status=HookStatus.SENDING
-    ).update(**values, attempts=delivery.attempts, updated=timezone.now())
+    done = claims.finish(delivery, **values, attempts=delivery.attempts)
     if not done:
         log.warning("webhooks: delivery %s was taken over (its lease ran out) or removed", delivery.uuid)
-    return bool(done)
-
-
-def _release(deliveries: list[WebhookDelivery], at: datetime) -> None:
-    """Give claimed deliveries back to the queue untried (a stop, or their lease would run out first)."""
-    WebhookDelivery.objects.filter(
-        pk__in=[d.pk for d in deliveries], claim__in={d.claim for d in deliveries}, status=HookStatus.SENDING
-    ).update(status=HookStatus.QUEUED, next_attempt=at, updated=at)
+    return done
 
 
 def deliver_due(
@@ -146,7 +120,7 @@ def deliver_due(
         down: dict[int, str] = {}  # webhook -> why it could not be reached in this batch
         for index, delivery in enumerate(batch):
             if stop() or now() - claimed_at > LEASE / 2:  # never POST near the lease's end
-                _release(batch[index:], now())
+                claims.release(batch[index:], now())
                 break
             _deliver_one(delivery, opener, down, summary, now)
     return summary

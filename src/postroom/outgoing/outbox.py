@@ -12,19 +12,17 @@ Message-ID (Postroom does) still sees it once. Temporary failures are retried wi
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
 from postroom.core.errors import ConfigError
 from postroom.mailboxes.server import smtp_settings
 from postroom.outgoing.models import OutgoingMail, OutStatus
 from postroom.outgoing.smtp import Accepted, Connection, SendError
-from postroom.records import blobs
+from postroom.records import blobs, claims
 
 log = logging.getLogger(__name__)
 
@@ -49,37 +47,13 @@ class SendSummary:
 
 def requeue_abandoned(now: datetime | None = None) -> int:
     """Mail a dead sender left "sending" past its lease goes back in the queue."""
-    now = now or timezone.now()
-    return OutgoingMail.objects.filter(status=OutStatus.SENDING, updated__lt=now - LEASE).update(
-        status=OutStatus.QUEUED, next_attempt=now, updated=now
-    )
+    return claims.requeue_abandoned(OutgoingMail, LEASE, now or timezone.now())
 
 
 def _claim(now: datetime, limit: int, only: set[int] | None) -> list[OutgoingMail]:
-    """Up to ``limit`` due mails, claimed in one statement: a row still queued is this sender's (its token
-    is written on it); one another sender claimed first is no longer queued and is left to it."""
-    due = OutgoingMail.objects.filter(status=OutStatus.QUEUED, next_attempt__lte=now)
-    if only is not None:
-        due = due.filter(pk__in=only)
-    ids = list(due.order_by("id").values_list("pk", flat=True)[:limit])
-    if not ids:
-        return []
-    token = secrets.token_hex(8)
-    with transaction.atomic():
-        OutgoingMail.objects.filter(pk__in=ids, status=OutStatus.QUEUED).update(
-            status=OutStatus.SENDING, claim=token, updated=timezone.now()
-        )
-    mine = OutgoingMail.objects.filter(pk__in=ids, claim=token, status=OutStatus.SENDING)
-    return list(mine.select_related("mailbox").order_by("id"))
-
-
-def _release(mails: list[OutgoingMail], at: datetime) -> None:
-    """Give claimed mails back to the queue unsent (their lease would run out before their turn)."""
-    pks = [m.pk for m in mails]
-    claims = {m.claim for m in mails}
-    OutgoingMail.objects.filter(pk__in=pks, claim__in=claims, status=OutStatus.SENDING).update(
-        status=OutStatus.QUEUED, next_attempt=at, updated=at
-    )
+    """Up to ``limit`` due mails (of ``only``, given), claimed (see ``records.claims``)."""
+    due = OutgoingMail.objects.all() if only is None else OutgoingMail.objects.filter(pk__in=only)
+    return claims.claim(due, now, limit, "mailbox")
 
 
 def send_due(
@@ -105,7 +79,7 @@ def send_due(
         try:
             for index, mail in enumerate(batch):
                 if now() - claimed_at > LEASE / 2:  # a slow server: never send a mail near its lease's end
-                    _release(batch[index:], now())
+                    claims.release(batch[index:], now())
                     break
                 _send_one(mail, connections, summary, now)
                 if mail.status == OutStatus.SENT and after_sent is not None:
